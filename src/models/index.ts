@@ -1,0 +1,2 @@
+export { ModelCapabilityError } from './errors.ts';
+export type * from './types.ts';
