@@ -6,6 +6,8 @@ import cliProgress from 'cli-progress';
  */
 export interface Progress {
   tick(n?: number, info?: Record<string, string | number>): void;
+  /** set the absolute count (for callbacks that report `done` rather than increments) */
+  update(done: number, info?: Record<string, string | number>): void;
   setTotal(total: number): void;
   stop(): void;
 }
@@ -37,7 +39,10 @@ export function createProgress(
     bar.start(total, 0, { rate: '0', info: '' });
     return {
       tick(n = 1, i) {
-        done += n;
+        this.update(done + n, i);
+      },
+      update(d, i) {
+        done = d;
         if (i) info = i;
         bar.update(done, { rate: rate().toFixed(1), info: infoText() });
       },
@@ -58,7 +63,10 @@ export function createProgress(
     );
   return {
     tick(n = 1, i) {
-      done += n;
+      this.update(done + n, i);
+    },
+    update(d, i) {
+      done = d;
       if (i) info = i;
       const now = Date.now();
       if (now - last >= intervalMs || done === total) {

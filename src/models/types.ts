@@ -64,6 +64,8 @@ export interface Capabilities {
   video: boolean;
   audio: boolean;
   maxImages?: number;
+  /** continues a final assistant message instead of starting a new one (image-free continuation, DropoutNTP) */
+  prefill?: boolean;
 }
 
 /** Where relative media paths in records resolve from, and how to cancel. */
@@ -72,6 +74,10 @@ export interface CallContext {
   signal?: AbortSignal;
 }
 
+/**
+ * A sample whose last message is an assistant turn asks `generate` to continue that text (prefill; vLLM's
+ * `continue_final_message`); the returned text is the continuation only. Backends without `prefill` reject it.
+ */
 export interface VisionLanguageModel {
   readonly id: string;
   readonly capabilities: Capabilities;

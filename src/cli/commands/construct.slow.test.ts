@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { BIN, tempDir } from '../../../test/helpers/cli.ts';
+import { writeSampleSet } from '../../construct/testing.ts';
+import { type FixtureServer, startFixtureServer } from '../../serve/fixture.ts';
+
+/** runCli, but asynchronous: the loopback server lives in this process and must keep answering. */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('mmalign construct (CLI)', () => {
+  const t = tempDir('mmalign-construct-cli-');
+  let fx: FixtureServer;
+  beforeAll(async () => {
+    fx = await startFixtureServer();
+  });
+  afterAll(async () => {
+    await fx.close();
+    t.cleanup();
+  });
+
+  it('names the file and the misspelt key of a bad config', async () => {
+    const cfg = path.join(t.dir, 'bad.yaml');
+    writeFileSync(cfg, stringify({ run: 'r', stages: [{ stage: 'source', files: ['x.jsonl'], limt: 3 }] }));
+    const r = await runCli(['construct', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${cfg}: stages.0: Unrecognized key: "limt"`);
+  });
+
+  it('runs stage by stage through the per-stage subcommands, in order, and resumes as a no-op', async () => {
+    writeSampleSet(t.dir, 5, { image: false });
+    const cfg = path.join(t.dir, 'c.yaml');
+    writeFileSync(
+      cfg,
+      stringify({
+        run: 'run',
+        models: { pol: { spec: `openai:fixture@${fx.url}`, policy: true } },
+        stages: [
+          { stage: 'source', files: ['samples.jsonl'] },
+          { stage: 'responses', models: ['pol'], n: 3 },
+        ],
+      }),
+    );
+    const early = await runCli(['construct', 'responses', cfg]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(
+      /stage "responses" reads "source", which has not finished[\s\S]*mmalign construct source CONFIG/,
+    );
+
+    expect((await runCli(['construct', 'source', cfg])).code).toBe(0);
+    const r = await runCli(['construct', 'responses', cfg, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as { stages: { name: string; records: number; doneNow: number }[] };
+    expect(summary.stages.map((s) => [s.name, s.records, s.doneNow])).toEqual([['responses', 15, 5]]);
+    expect(r.stderr).toMatch(/responses \(responses\): 5\/5 items, 15 records/);
+    const lines = readFileSync(path.join(t.dir, 'run/stages/responses/out.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(15);
+
+    const again = await runCli(['construct', cfg, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const s2 = JSON.parse(again.stdout) as { stages: { doneNow: number; done: number }[] };
+    expect(s2.stages.map((s) => [s.done, s.doneNow])).toEqual([
+      [5, 0],
+      [5, 0],
+    ]);
+  });
+});

@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import { commandGroup } from '../group.ts';
+
+/**
+ * `mmalign train sft`: supervised fine-tuning of the embedded VLM on Sample records (prompt → reference).
+ * Writes a checkpoint folder to --out (model.safetensors, config.json, tokenizer.json) and a resumable one to
+ * --out/last every `checkpointEvery` steps; `--resume` continues from it.
+ */
+export function register(program: Command): void {
+  commandGroup(program, 'train', 'Train the embedded VLM (SFT, preference objectives, reward model, GRPO)')
+    .command('sft')
+    .description('Supervised fine-tuning of the embedded VLM on Sample records (prompt → reference answer)')
+    .requiredOption('--data <dir>', 'a folder with samples.jsonl + media/ (as `mmalign world` writes) or a JSONL file')
+    .requiredOption('--out <dir>', 'checkpoint folder to write')
+    .option('--config <file>', 'SFT config (YAML or JSON; any subset of SftConfig, see src/train/sft.ts)')
+    .option('--steps <n>', 'override the config: optimisation steps')
+    .option('--seed <n>', 'override the config: seed')
+    .option('--resume', 'continue from <out>/last if it exists', false)
+    .option('--eval-data <dir>', 'held-out samples for the eval loss (default: a share of --data)')
+    .action(
+      async (o: {
+        data: string;
+        out: string;
+        config?: string;
+        steps?: string;
+        seed?: string;
+        resume: boolean;
+        evalData?: string;
+      }) => {
+        const { readFile } = await import('node:fs/promises');
+        const YAML = await import('yaml');
+        const { MmalignError } = await import('../../util/errors.ts');
+        const { initTf } = await import('../../nn/tf.ts');
+        const { SftConfig, loadSftData, trainSft } = await import('../../train/index.ts');
+        const { createProgress } = await import('../progress.ts');
+        let raw: Record<string, unknown> = {};
+        if (o.config) {
+          const text = await readFile(o.config, 'utf8').catch((e: Error) => {
+            throw new MmalignError('MMALIGN_NO_FILE', `cannot read config ${o.config}: ${e.message}`);
+          });
+          try {
+            raw = (YAML.parse(text) ?? {}) as Record<string, unknown>;
+          } catch (e) {
+            throw new MmalignError('MMALIGN_BAD_CONFIG', `${o.config}: ${(e as Error).message}`);
+          }
+        }
+        const int = (name: string, v: string) => {
+          if (!/^\d+$/.test(v))
+            throw new MmalignError('MMALIGN_BAD_OPTION', `--${name} must be an integer, got "${v}"`);
+          return Number(v);
+        };
+        if (o.steps !== undefined) raw.steps = int('steps', o.steps);
+        if (o.seed !== undefined) raw.seed = int('seed', o.seed);
+        const parsed = SftConfig.safeParse(raw);
+        if (!parsed.success) {
+          const i = parsed.error.issues[0];
+          throw new MmalignError(
+            'MMALIGN_BAD_CONFIG',
+            `${o.config ?? 'config'}: ${i?.path.join('.') || '(root)'}: ${i?.message}`,
+            { hint: 'see SftConfig in src/train/sft.ts' },
+          );
+        }
+        const config = parsed.data;
+        await initTf();
+        const load = (dir: string) =>
+          loadSftData(dir, { imageSize: config.model.imageSize, split: config.split, tasks: config.tasks });
+        const data = await load(o.data);
+        const evalData = o.evalData ? await load(o.evalData) : undefined;
+        const skipped = Object.entries(data.skipped);
+        process.stderr.write(
+          `sft: ${data.examples.length} examples from ${data.file}` +
+            (skipped.length ? ` (skipped: ${skipped.map(([k, v]) => `${v} ${k}`).join(', ')})` : '') +
+            '\n',
+        );
+        // Ctrl-C stops after the current step and writes <out>/last, so `--resume` can continue
+        const stop = new AbortController();
+        const onSigint = () => stop.abort();
+        process.once('SIGINT', onSigint);
+        const bar = createProgress('sft', config.steps, { unit: 'step' });
+        let done = 0;
+        const result = await trainSft({
+          config,
+          train: data.examples,
+          eval: evalData?.examples,
+          outDir: o.out,
+          resume: o.resume,
+          signal: stop.signal,
+          data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
+          onProgress: (p) => {
+            bar.tick(p.step - done, {
+              loss: p.loss,
+              ...(p.evalLoss !== undefined ? { eval: p.evalLoss } : {}),
+              'tok/s': Math.round(p.tokensPerSec),
+            });
+            done = p.step;
+          },
+        });
+        bar.stop();
+        process.off('SIGINT', onSigint);
+        if (result.stopped) {
+          process.stderr.write(`sft: stopped at step ${result.steps}; continue with --resume\n`);
+          process.exitCode = 130;
+        }
+        const s = (n: number) => Number(n.toPrecision(4));
+        process.stdout.write(
+          `${JSON.stringify({
+            out: o.out,
+            parameters: result.parameters,
+            steps: result.steps,
+            stepsRun: result.stepsRun,
+            resumedFrom: result.resumedFrom,
+            stopped: result.stopped,
+            wallSeconds: s(result.wallMs / 1000),
+            cpuSeconds: s(result.cpuMs / 1000),
+            tokensPerSec: Math.round(result.tokensPerSec),
+            positionsPerSec: Math.round(result.positionsPerSec),
+            finalLoss: s(result.finalLoss),
+            evalLoss: s(result.evalLoss),
+          })}\n`,
+        );
+      },
+    );
+}

@@ -1,0 +1,105 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { VisionLanguageModel } from '../../models/types.ts';
+import { renderRunReport } from '../../report/html.ts';
+import { RunMetrics, type RunMetricsInput } from '../../report/metrics.ts';
+import { lookup } from '../../util/table.ts';
+import { buildContext, type SuiteContext } from './context.ts';
+import { type FileSuiteOptions, runAmberFileSuite, runPopeFileSuite } from './file-suites.ts';
+import { runShapesSuite, type SuiteOutput } from './shapes.ts';
+
+/** Suites `eval run --suite` knows; help text and the "unknown suite" error derive from this table. */
+export const SUITES = {
+  shapes: {
+    description: 'ShapeWorld held-out tasks with exact ground truth, all six dimensions',
+    run: (ctx: SuiteContext) => runShapesSuite(ctx),
+  },
+  pope: {
+    description: 'POPE question files (--data) + the COCO image folder (--images); --parser picks the rule',
+    run: runPopeFileSuite,
+  },
+  amber: {
+    description: 'AMBER discriminative queries (--data query.json [annotations.json]) + image folder (--images)',
+    run: runAmberFileSuite,
+  },
+} as const satisfies Record<
+  string,
+  { description: string; run: (ctx: SuiteContext, o: FileSuiteOptions) => Promise<SuiteOutput> }
+>;
+export type SuiteName = keyof typeof SUITES;
+
+export function mmalignVersion(): string {
+  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+export interface RunOptions {
+  suite: string;
+  modelSpec: string;
+  model: VisionLanguageModel;
+  judgeSpec?: string;
+  judge?: VisionLanguageModel;
+  referenceSpec?: string;
+  reference?: VisionLanguageModel;
+  out: string;
+  seed?: number;
+  limit?: number;
+  resamples?: number;
+  log?: (line: string) => void;
+  /** file-based suites: benchmark files, image folder, parsing rule */
+  data?: string[];
+  images?: string;
+  parser?: string;
+}
+
+export interface RunResult {
+  out: string;
+  metricsPath: string;
+  reportPath: string;
+  metrics: RunMetrics;
+}
+
+/** Run a suite into `out`: cached responses, metrics.json (reproducibility info included) and report.html. */
+export async function runSuite(o: RunOptions): Promise<RunResult> {
+  const suite = lookup(SUITES, 'suite', o.suite);
+  const log = o.log ?? (() => {});
+  mkdirSync(o.out, { recursive: true });
+  const seed = o.seed ?? 0;
+  const started = Date.now();
+  writeFileSync(
+    path.join(o.out, 'run.json'),
+    `${JSON.stringify({ suite: o.suite, model: o.modelSpec, judge: o.judgeSpec ?? null, reference: o.referenceSpec ?? null, seed, limit: o.limit ?? null, startedAt: new Date(started).toISOString() }, null, 2)}\n`,
+  );
+  const ctx = buildContext({
+    seed,
+    limit: o.limit,
+    outDir: o.out,
+    boot: { seed, resamples: o.resamples ?? 1000 },
+    log,
+    model: o.model,
+    judge: o.judge,
+    reference: o.reference,
+  });
+  const res = await suite.run(ctx, { data: o.data ?? [], images: o.images, parser: o.parser });
+  const metricsIn: RunMetricsInput = {
+    schema: 'mmalign.eval/1',
+    mmalign_version: mmalignVersion(),
+    created_at: new Date().toISOString(),
+    suite: o.suite,
+    model: { spec: o.modelSpec, id: o.model.id },
+    judge: res.judge ? { spec: o.judgeSpec ?? 'rule', id: res.judge.id, prompts: res.judge.prompts } : null,
+    decoding: res.decoding,
+    seeds: { suite: seed, bootstrap: seed },
+    files: res.files,
+    benchmarks: res.entries,
+    timings: { total: (Date.now() - started) / 1000 },
+    notes: res.notes,
+  };
+  const metrics = RunMetrics.parse(metricsIn);
+  const metricsPath = path.join(o.out, 'metrics.json');
+  writeFileSync(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
+  const reportPath = path.join(o.out, 'report.html');
+  writeFileSync(reportPath, renderRunReport(metrics));
+  return { out: o.out, metricsPath, reportPath, metrics };
+}

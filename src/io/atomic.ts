@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Whole-file outputs are written to a hidden temp file beside the target, fsynced, then renamed over it, so a crash or
+ * an error mid-write never leaves a file that looks complete. The temp name starts with `.` and ends with `.partial`
+ * so globbing `*.jsonl` never picks it up.
+ */
+export function tempPathFor(file: string): string {
+  const dir = path.dirname(file);
+  return path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+}
+
+/** Run `write(tmpPath)`, then fsync and rename onto `file`; on any error the temp file is removed and the error rethrown. */
+export async function atomicOutput<T>(file: string, write: (tmpPath: string) => Promise<T>): Promise<T> {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = tempPathFor(file);
+  try {
+    const result = await write(tmp);
+    await fsyncPath(tmp);
+    await rename(tmp, file);
+    return result;
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+export async function atomicWriteFile(file: string, data: string | Uint8Array): Promise<void> {
+  await atomicOutput(file, async (tmp) => {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+export async function fsyncPath(file: string): Promise<void> {
+  const fh = await open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

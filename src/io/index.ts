@@ -1,0 +1,36 @@
+export { atomicOutput, atomicWriteFile, tempPathFor } from './atomic.ts';
+export * from './formats/index.ts';
+export {
+  countJsonlLines,
+  type JsonlEntry,
+  JsonlWriter,
+  type JsonlWriterOptions,
+  readJsonArray,
+  readJsonl,
+  readJsonlValues,
+  writeJsonl,
+} from './jsonl.ts';
+export {
+  detectImage,
+  IMAGE_FORMATS,
+  type ImageFormat,
+  type ImageInfo,
+  MediaStore,
+  mediaFields,
+  mediaPath,
+  resolveMedia,
+  sha256Hex,
+  type VerifyOptions,
+  verifyMedia,
+} from './media.ts';
+export {
+  countRows,
+  type ParquetColumn,
+  type ParquetColumnType,
+  parquetRowCount,
+  readParquetRows,
+  recordColumns,
+  type WriteParquetOptions,
+  writeParquetRows,
+} from './parquet.ts';
+export { type ValidateFileOptions, type ValidateFileResult, validateFile } from './validate.ts';

@@ -1,0 +1,3 @@
+export { CORRUPTION_NAMES, CORRUPTIONS, type CorruptionName, type CorruptionSpec, corruptImage } from './corrupt.ts';
+export { INJECTION_NAMES, INJECTIONS, type InjectionName, type Injected, injectHallucination } from './inject.ts';
+export { imageFreeContinuation, REWRITE_TEMPLATE, rewriteWithHallucination, truncateWords, withoutMedia } from './model-based.ts';

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Stage caching for recipes: a stage's directory is named by the hash of everything that determines its output
+ * (its config, the keys of the stages it reads, the code version), and `result.json` is written last, atomically.
+ * A rerun finds result.json and skips the stage; a crash leaves the directory without it, and the stage runs again
+ * in the same directory, where resumable stages (training checkpoints, the construction ledger) pick up their work.
+ */
+export const CODE_VERSION = 'mmalign-0.1.0';
+
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+export function stageKey(name: string, material: unknown): string {
+  return createHash('sha256')
+    .update(`${CODE_VERSION}\u0000${name}\u0000${stableStringify(material)}`)
+    .digest('hex')
+    .slice(0, 12);
+}
+
+export interface StageRecord<T> {
+  name: string;
+  key: string;
+  dir: string;
+  result: T;
+  /** true when the result came from an earlier run */
+  cached: boolean;
+  seconds: number;
+}
+
+export async function runCachedStage<T>(
+  root: string,
+  name: string,
+  material: unknown,
+  run: (dir: string) => Promise<T>,
+): Promise<StageRecord<T>> {
+  const key = stageKey(name, material);
+  const dir = path.join(root, 'stages', `${name}-${key}`);
+  const resultFile = path.join(dir, 'result.json');
+  if (existsSync(resultFile)) {
+    const saved = JSON.parse(readFileSync(resultFile, 'utf8')) as { result: T; seconds: number };
+    return { name, key, dir, result: saved.result, cached: true, seconds: saved.seconds };
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'stage.json'), `${JSON.stringify({ name, key, material }, null, 2)}\n`);
+  const t0 = performance.now();
+  const result = await run(dir);
+  const seconds = (performance.now() - t0) / 1000;
+  const tmp = `${resultFile}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify({ result, seconds }, null, 2)}\n`);
+  renameSync(tmp, resultFile);
+  return { name, key, dir, result, cached: false, seconds };
+}

@@ -1,0 +1,4 @@
+export { CODE_VERSION, runCachedStage, stableStringify, stageKey } from './cache.ts';
+export { type RecipeEvents, type RecipeResult, runRecipe } from './run.ts';
+export { AlignMethod, ConstructSet, deepMerge, loadRecipe, parseRecipe, Recipe } from './schema.ts';
+export { COLUMNS, type MethodRow, methodTable, tableText } from './summary.ts';

@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { zodIssues } from '../schema/index.ts';
+import { CORRUPTION_NAMES } from '../negatives/corrupt.ts';
+import { INJECTION_NAMES } from '../negatives/inject.ts';
+import { PAIRING_MODES, type PairingMode } from '../judges/pairing.ts';
+import { MmalignError, RecordValidationError } from '../util/errors.ts';
+
+/**
+ * A recipe chains the survey's loop: world → SFT → construct preference sets → align with objectives → evaluate →
+ * compare. Unknown keys are errors (a typo must not silently fall back to a default). Sub-configs owned by other
+ * modules (world knobs, SFT config, objective params) are validated by those modules' own schemas when the stage runs.
+ */
+
+const pairingModes = Object.keys(PAIRING_MODES) as [PairingMode, ...PairingMode[]];
+
+export const ConstructSet = z.discriminatedUnion('strategy', [
+  /** on-policy: sample n responses from the SFT model, score them with a judge, pair them */
+  z.strictObject({
+    strategy: z.literal('self'),
+    n: z.number().int().min(2).default(4),
+    temperature: z.number().positive().default(1),
+    topP: z.number().gt(0).lte(1).default(1),
+    judge: z.enum(['rule', 'claims']).default('rule'),
+    pairing: z.enum(pairingModes).default('best_worst'),
+    lengthMatch: z.number().min(1).optional(),
+  }),
+  /** off-policy: the reference caption vs the same caption with one injected hallucination */
+  z.strictObject({
+    strategy: z.literal('inject'),
+    injections: z.array(z.enum(INJECTION_NAMES as [string, ...string[]])).min(1).default(['cooccur', 'random', 'attribute']),
+    mode: z.enum(['substitute', 'insert']).default('substitute'),
+  }),
+  /** every pair of set `from`, with a corrupted I_neg attached (mDPO's image-conditional term) */
+  z.strictObject({
+    strategy: z.literal('corrupt'),
+    from: z.string().min(1),
+    corruption: z.enum(CORRUPTION_NAMES as [string, ...string[]]).default('crop'),
+    params: z.record(z.string(), z.number()).default({}),
+  }),
+  /** MPO's DropoutNTP: the reference caption vs its image-free continuation by the SFT model */
+  z.strictObject({
+    strategy: z.literal('dropout'),
+    keepFraction: z.number().gt(0).lt(1).default(0.5),
+  }),
+]);
+export type ConstructSet = z.output<typeof ConstructSet>;
+
+export const AlignMethod = z.strictObject({
+  /** an objective name from the objectives table, or `none` for the SFT baseline row */
+  objective: z.string().min(1),
+  /** the preference set it trains on */
+  data: z.string().min(1).optional(),
+  /** an image-pair set, for objectives with a visual term (mdpo, chip, image_dpo) */
+  imagePairs: z.string().optional(),
+  /** >1: iterative on-policy rounds (sample → judge → train) from the previous round's policy (RLAIF-V) */
+  rounds: z.number().int().min(1).default(1),
+  steps: z.number().int().positive().optional(),
+  lr: z.number().positive().optional(),
+  beta: z.number().positive().optional(),
+  batchSize: z.number().int().positive().optional(),
+  params: z.record(z.string(), z.unknown()).default({}),
+  label: z.string().optional(),
+});
+export type AlignMethod = z.output<typeof AlignMethod>;
+
+export const Recipe = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  seed: z.number().int().default(1),
+  out: z.string().optional(),
+  world: z
+    .strictObject({
+      /** scenes per task for SFT */
+      train: z.number().int().positive().default(2000),
+      /** held-out scenes per task for evaluation */
+      test: z.number().int().positive().default(300),
+      tasks: z.array(z.string()).default(['caption', 'pope', 'attribute', 'count', 'spatial', 'mc', 'arith', 'safety']),
+      config: z.record(z.string(), z.unknown()).default({}),
+    })
+    .prefault({}),
+  sft: z.record(z.string(), z.unknown()).default({}),
+  construct: z
+    .strictObject({
+      /** caption prompts (train split, fresh scenes) the preference sets are built from */
+      prompts: z.number().int().positive().default(400),
+      sets: z.record(z.string(), ConstructSet).default({}),
+    })
+    .prefault({}),
+  align: z
+    .strictObject({
+      steps: z.number().int().positive().default(150),
+      lr: z.number().positive().default(5e-4),
+      beta: z.number().positive().default(0.1),
+      batchSize: z.number().int().positive().default(16),
+      methods: z.record(z.string(), AlignMethod).default({}),
+    })
+    .prefault({}),
+  eval: z
+    .strictObject({
+      suite: z.string().default('shapes'),
+      /** bootstrap resamples for confidence intervals */
+      bootstrap: z.number().int().positive().default(1000),
+      /** at most this many items per task (quick runs) */
+      limit: z.number().int().positive().optional(),
+    })
+    .prefault({}),
+  /** the methods every other method is tested against (paired tests on the same items) */
+  compare: z
+    .strictObject({
+      baseline: z.string().default('sft'),
+      control: z.string().optional(),
+    })
+    .prefault({}),
+  /** overrides deep-merged over the recipe by `mmalign run --quick` */
+  quick: z.record(z.string(), z.unknown()).optional(),
+});
+export type Recipe = z.output<typeof Recipe>;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+  return out;
+}
+
+/** Parse a recipe value; with `quick`, its `quick:` block is merged over it first. Errors name file and field. */
+export function parseRecipe(value: unknown, opts: { file?: string; quick?: boolean } = {}): Recipe {
+  let v = value;
+  if (opts.quick) {
+    if (!isPlainObject(value) || !isPlainObject(value.quick))
+      throw new MmalignError('MMALIGN_RECIPE_NO_QUICK', `${opts.file ?? 'recipe'} has no quick: block`, {
+        hint: 'add a `quick:` mapping of overrides (e.g. smaller world and fewer steps)',
+      });
+    v = deepMerge(value, value.quick);
+  }
+  const r = Recipe.safeParse(v);
+  if (!r.success) throw new RecordValidationError(zodIssues(r.error, { file: opts.file }), 'see recipes/shapes-hallucination.yaml for a complete recipe');
+  const sets = r.data.construct.sets;
+  const issues = Object.entries(r.data.align.methods).flatMap(([name, m]) =>
+    [
+      m.data && !(m.data in sets) ? { path: `align.methods.${name}.data`, missing: m.data } : null,
+      m.imagePairs && !(m.imagePairs in sets) ? { path: `align.methods.${name}.imagePairs`, missing: m.imagePairs } : null,
+    ].filter((x) => x !== null),
+  );
+  if (issues.length)
+    throw new RecordValidationError(
+      issues.map((i) => ({
+        code: 'unknown_set',
+        file: opts.file,
+        path: i.path,
+        message: `names set "${i.missing}", not in construct.sets (${Object.keys(sets).join(', ') || 'none'})`,
+      })),
+    );
+  return r.data;
+}
+
+export function loadRecipe(file: string, opts: { quick?: boolean } = {}): Recipe {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new MmalignError('MMALIGN_RECIPE_NOT_FOUND', `cannot read recipe ${file}`, { cause: e });
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (e) {
+    throw new MmalignError('MMALIGN_RECIPE_YAML', `${file}: ${(e as Error).message}`);
+  }
+  return parseRecipe(value, { file, quick: opts.quick });
+}

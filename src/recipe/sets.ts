@@ -1,0 +1,213 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { MediaStore, readJsonlValues, writeJsonl } from '../io/index.ts';
+import { pairResponses, preferenceId, preferenceStats, ruleScore, type PairStats } from '../judges/index.ts';
+import type { VisionLanguageModel } from '../models/types.ts';
+import { corruptImage, type CorruptionName, injectHallucination, type InjectionName } from '../negatives/index.ts';
+import { Preference, type PreferenceOf, Sample } from '../schema/index.ts';
+import { MmalignError, RecordValidationError, type ValidationIssue } from '../util/errors.ts';
+import { createRng, seedFrom } from '../util/rng.ts';
+import { priorPartners, type WorldConfig } from '../world/index.ts';
+import type { ConstructSet } from './schema.ts';
+
+/**
+ * The preference sets of a recipe, each built by one strategy of the survey's construction catalogue from the
+ * same caption prompts: self-sampled responses judged by ground-truth rules (on-policy), rule-injected
+ * hallucinations (off-policy), and corrupted images for image-conditional terms. Output: `<dir>/preferences.jsonl`
+ * + `<dir>/media/`, which the preference trainer reads.
+ */
+export interface SetResult {
+  file: string;
+  records: number;
+  stats: PairStats;
+  /** construction cost: model requests and generated tokens (0 for rule-only strategies) */
+  cost: { requests: number; completionTokens: number };
+}
+
+export interface SetContext {
+  name: string;
+  dir: string;
+  /** caption prompts with exact truth (ShapeWorld train split, scenes not seen in SFT) */
+  prompts: readonly Sample[];
+  promptsRoot: string;
+  seed: number;
+  world: WorldConfig;
+  /** the policy that samples on-policy responses */
+  policy: () => Promise<VisionLanguageModel>;
+  policyId: string;
+  /** directories of the sets built before this one, by name */
+  built: ReadonlyMap<string, string>;
+  createdAt: string;
+  run: string;
+}
+
+export async function readSamples(file: string): Promise<Sample[]> {
+  const issues: ValidationIssue[] = [];
+  const out: Sample[] = [];
+  for await (const { line, value } of readJsonlValues(file, (i) => issues.push(i))) {
+    const r = Sample.safeParse(value);
+    if (r.success) out.push(r.data);
+    else issues.push({ code: 'invalid_sample', file, line, message: r.error.issues[0]?.message ?? 'invalid' });
+  }
+  if (issues.length) throw new RecordValidationError(issues);
+  return out;
+}
+
+export async function readPreferences(file: string): Promise<Preference[]> {
+  const issues: ValidationIssue[] = [];
+  const out: Preference[] = [];
+  for await (const { line, value } of readJsonlValues(file, (i) => issues.push(i))) {
+    const r = Preference.safeParse(value);
+    if (r.success) out.push(r.data);
+    else issues.push({ code: 'invalid_preference', file, line, message: r.error.issues[0]?.message ?? 'invalid' });
+  }
+  if (issues.length) throw new RecordValidationError(issues);
+  return out;
+}
+
+/** The exact caption of a ShapeWorld prompt (train references may carry caption noise on purpose). */
+export function exactCaption(s: Sample): string {
+  const c = s.truth?.caption;
+  if (typeof c !== 'string') throw new MmalignError('MMALIGN_RECIPE_PROMPT', `sample ${s.id} has no truth.caption`);
+  return c;
+}
+
+/** Copy the prompt's images into the set's own media store so the set is self-contained. */
+async function localMedia(store: MediaStore, s: Sample, root: string): Promise<Sample['media']> {
+  const out: Sample['media'] = [];
+  for (const m of s.media) {
+    if (m.kind !== 'image') throw new MmalignError('MMALIGN_RECIPE_MEDIA', `sample ${s.id}: only images are supported`);
+    out.push(await store.put({ file: path.join(root, m.path) }));
+  }
+  return out;
+}
+
+/** On-policy: n responses per prompt from the policy, scored by the rule judge, paired best vs worst. */
+export async function selfSampledSet(set: Extract<ConstructSet, { strategy: 'self' }>, ctx: SetContext, onProgress?: (done: number, total: number) => void) {
+  const model = await ctx.policy();
+  const store = new MediaStore(ctx.dir);
+  const prefs: Preference[] = [];
+  let requests = 0;
+  let completionTokens = 0;
+  const batch = 32;
+  for (let i = 0; i < ctx.prompts.length; i += batch) {
+    const chunk = ctx.prompts.slice(i, i + batch);
+    const results = await model.generate(
+      chunk,
+      { n: set.n, temperature: set.temperature, topP: set.topP, maxTokens: 40, seed: seedFrom(ctx.seed, ctx.name, i) },
+      { mediaRoot: ctx.promptsRoot },
+    );
+    requests += chunk.length;
+    for (const [k, r] of results.entries()) {
+      if (!r.ok) continue;
+      completionTokens += r.usage?.completionTokens ?? 0;
+      const s = chunk[k];
+      const scored = r.generations.map((g, j) => ({
+        id: `${s.id}#${ctx.name}-${j}`,
+        text: g.text,
+        score: ruleScore(s, g.text).score,
+        model: ctx.policyId,
+      }));
+      const local = { ...s, media: await localMedia(store, s, ctx.promptsRoot) };
+      prefs.push(
+        ...pairResponses(local, scored, {
+          mode: set.pairing,
+          lengthMatch: set.lengthMatch ? { maxRatio: set.lengthMatch } : undefined,
+          annotator: { kind: 'rule', id: 'shapeworld-truth' },
+          provenance: {
+            source: 'shapeworld',
+            responseModels: [ctx.policyId],
+            policy: 'on',
+            strategy: `self:${set.judge}:${set.pairing}`,
+            createdAt: ctx.createdAt,
+            run: ctx.run,
+          },
+        }),
+      );
+    }
+    onProgress?.(Math.min(i + batch, ctx.prompts.length), ctx.prompts.length);
+  }
+  return { prefs, cost: { requests, completionTokens } };
+}
+
+/** Off-policy: the exact caption vs the same caption with one rule-injected hallucination (length-matched). */
+export async function injectedSet(set: Extract<ConstructSet, { strategy: 'inject' }>, ctx: SetContext) {
+  const store = new MediaStore(ctx.dir);
+  const prefs: Preference[] = [];
+  const rng = createRng(seedFrom(ctx.seed, ctx.name));
+  // category frequencies of the prompts, for `popular`
+  const counts = new Map<string, number>();
+  for (const s of ctx.prompts) for (const o of s.truth?.objects ?? []) counts.set(o.name, (counts.get(o.name) ?? 0) + 1);
+  for (const s of ctx.prompts) {
+    const good = exactCaption(s);
+    // try the strategies in a per-sample random order until one applies
+    const order = rng.shuffle([...set.injections]) as InjectionName[];
+    let inj = null;
+    for (const strategy of order) {
+      inj = injectHallucination(s, good, strategy, {
+        seed: ctx.seed,
+        mode: set.mode,
+        partners: (c) => priorPartners(c, ctx.world),
+        counts,
+      });
+      if (inj) break;
+    }
+    if (!inj) continue;
+    const media = await localMedia(store, s, ctx.promptsRoot);
+    const pair: PreferenceOf<'pair'> = {
+      kind: 'pair',
+      id: preferenceId(s.id, ctx.name, inj.text),
+      sampleId: s.id,
+      prompt: s.messages,
+      media,
+      chosen: { text: good },
+      rejected: { text: inj.text },
+      provenance: {
+        source: 'shapeworld',
+        policy: 'off',
+        strategy: `inject:${inj.strategy}:${set.mode}`,
+        annotator: { kind: 'rule', id: 'shapeworld-truth' },
+        createdAt: ctx.createdAt,
+        run: ctx.run,
+        extra: { hallucinated: inj.hallucinated, segments: inj.segments },
+      },
+    };
+    prefs.push(pair);
+  }
+  return { prefs, cost: { requests: 0, completionTokens: 0 } };
+}
+
+/** Image pairs for image-conditional objectives: every pair of another set, with a corrupted I_neg attached. */
+export async function corruptedSet(set: Extract<ConstructSet, { strategy: 'corrupt' }>, ctx: SetContext) {
+  const fromDir = ctx.built.get(set.from);
+  if (!fromDir)
+    throw new MmalignError('MMALIGN_RECIPE_SET_ORDER', `set "${ctx.name}" corrupts set "${set.from}", which is not built before it`, {
+      hint: 'list the source set before the corrupt set in construct.sets',
+    });
+  const source = await readPreferences(path.join(fromDir, 'preferences.jsonl'));
+  const store = new MediaStore(ctx.dir);
+  const pool = source.flatMap((p) => (p.media[0]?.kind === 'image' ? [p.media[0].path] : []));
+  const prefs: Preference[] = [];
+  for (const [i, p] of source.entries()) {
+    if (p.kind !== 'pair' || p.media[0]?.kind !== 'image') continue;
+    const bytes = await readFile(path.join(fromDir, p.media[0].path));
+    const seed = seedFrom(ctx.seed, ctx.name, p.id);
+    const other = set.corruption === 'other' ? await readFile(path.join(fromDir, pool[(i + 1) % pool.length])) : undefined;
+    const neg = await corruptImage(bytes, { name: set.corruption as CorruptionName, params: set.params }, { seed, other });
+    const media = [await store.put(bytes)];
+    prefs.push({
+      ...p,
+      id: preferenceId(p.id, ctx.name),
+      media,
+      rejectedMedia: [await store.put(neg)],
+      provenance: { ...p.provenance, strategy: `${p.provenance.strategy ?? 'pair'}+corrupt:${set.corruption}` },
+    });
+  }
+  return { prefs, cost: { requests: 0, completionTokens: 0 } };
+}
+
+export async function writeSet(dir: string, prefs: readonly Preference[], cost: SetResult['cost']): Promise<SetResult> {
+  const file = path.join(dir, 'preferences.jsonl');
+  const records = await writeJsonl(file, prefs);
+  return { file, records, stats: preferenceStats(prefs), cost };
+}

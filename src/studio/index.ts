@@ -1,0 +1,10 @@
+export { cohenKappa, fleissKappa, krippendorffAlpha, percentAgreement } from './server/agreement.ts';
+export { createStudioApp } from './server/app.ts';
+export { type Db, openDb, projectPaths } from './server/db.ts';
+export { EXPORT_MODES, type ExportMode, exportRecords } from './server/export.ts';
+export { type ImportOptions, type ImportResult, importRecords } from './server/import.ts';
+export { agreementReport, disagreements, judgeAgreement } from './server/report.ts';
+export { type StudioServer, type StudioServerOptions, startStudio } from './server/serve.ts';
+export { getSettings, putSettings, Settings } from './server/settings.ts';
+export { TASK_TYPE_NAMES, TASK_TYPES, type TaskTypeName } from './server/tasks/index.ts';
+export { createUser, listUsers, ROLES, type Role, resetToken } from './server/users.ts';

@@ -1,0 +1,62 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initTf, tf } from '../nn/tf.ts';
+import { AdamW, lrAt, OptimConfig, trainStep } from './common.ts';
+
+beforeAll(async () => {
+  await initTf();
+});
+
+describe('lrAt', () => {
+  const c = { lr: 1, minLr: 0.1, warmupSteps: 4 };
+  it('warms up linearly to lr, then decays by a half cosine to minLr', () => {
+    expect([0, 1, 2, 3].map((s) => lrAt(s, 14, c))).toEqual([0.25, 0.5, 0.75, 1]);
+    expect(lrAt(4, 14, c)).toBe(1);
+    // halfway through the decay: minLr + (lr − minLr)/2
+    expect(lrAt(9, 14, c)).toBeCloseTo(0.55, 12);
+    expect(lrAt(14, 14, c)).toBeCloseTo(0.1, 12);
+    expect(lrAt(99, 14, c)).toBeCloseTo(0.1, 12);
+  });
+});
+
+describe('AdamW', () => {
+  it('matches torch.optim.AdamW on a worked example (two steps, decay on matrices only)', () => {
+    // p = [[1, -2]] (matrix, decayed), b = [0.5] (bias, not decayed); loss = sum(p·g0) + sum(b·g1) → constant grads
+    const p = tf.variable(tf.tensor2d([[1, -2]]));
+    const b = tf.variable(tf.tensor1d([0.5]));
+    const cfg = OptimConfig.parse({ lr: 0.1, weightDecay: 0.5, beta1: 0.9, beta2: 0.99, eps: 1e-8, gradClip: 0 });
+    const opt = new AdamW(
+      [
+        ['p', p],
+        ['b', b],
+      ],
+      cfg,
+    );
+    const g0 = tf.tensor2d([[0.3, -0.4]]);
+    const g1 = tf.tensor1d([2]);
+    for (let i = 0; i < 2; i++) {
+      trainStep(opt, 0.1, () => tf.add(tf.sum(tf.mul(p, g0)), tf.sum(tf.mul(b, g1))) as tf.Scalar);
+    }
+    // by hand: with constant g, m̂ = g and v̂ = g² at every step, so each step moves −lr·g/(|g|+ε) after decay
+    const step = (x: number, g: number, wd: number) => x * (1 - 0.1 * wd) - (0.1 * g) / (Math.abs(g) + 1e-8);
+    const p0 = step(step(1, 0.3, 0.5), 0.3, 0.5);
+    const p1 = step(step(-2, -0.4, 0.5), -0.4, 0.5);
+    const b0 = step(step(0.5, 2, 0), 2, 0);
+    const got = [...p.dataSync(), ...b.dataSync()];
+    for (const [i, x] of [p0, p1, b0].entries()) expect(got[i]).toBeCloseTo(x, 6);
+    opt.dispose();
+  });
+
+  it('clips the global gradient norm like clip_grad_norm_ and reports the pre-clip norm', () => {
+    const p = tf.variable(tf.tensor1d([0, 0]));
+    const opt = new AdamW([['p', p]], OptimConfig.parse({ lr: 1, weightDecay: 0, gradClip: 1 }));
+    const r = trainStep(opt, 1, (report) => {
+      report('twice', tf.scalar(2));
+      return tf.sum(tf.mul(p, tf.tensor1d([3, 4]))) as tf.Scalar;
+    });
+    expect(r.gradNorm).toBeCloseTo(5, 5);
+    expect(r.metrics).toEqual({ twice: 2 });
+    // the first Adam step is lr·sign(g) whatever the scale, so check the clipped moment instead: m = (1−β1)·g/5
+    expect([...(opt.m[0] as tf.Variable).dataSync()].map((x) => Number(x.toFixed(6)))).toEqual([0.06, 0.08]);
+    opt.dispose();
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * Trainers of the embedded VLM. SFT lives here; the preference trainers (DPO family, reward model, GRPO) build on
+ * the shared pieces of `common.ts`: AdamW, lrAt, trainStep, resumable checkpoints.
+ */
+export {
+  AdamW,
+  LAST_DIR,
+  loadTrainerState,
+  lrAt,
+  OPTIMIZER_FILE,
+  OptimConfig,
+  type OptimConfigInput,
+  type StepResult,
+  saveTrainingCheckpoint,
+  TRAINER_STATE_FILE,
+  TrainerState,
+  trainableWeights,
+  trainStep,
+} from './common.ts';
+export {
+  fileSha256,
+  type LoadOptions,
+  loadSftData,
+  resolveSamplesFile,
+  type SftData,
+  type SftExample,
+} from './data.ts';
+export {
+  DEFAULT_SFT_CONFIG,
+  evalLoss,
+  ModelArch,
+  SftConfig,
+  type SftConfigInput,
+  type SftProgress,
+  type SftResult,
+  type SftRunOptions,
+  sftTokenizer,
+  trainSft,
+} from './sft.ts';

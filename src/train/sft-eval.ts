@@ -1,0 +1,238 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { readJsonl } from '../io/jsonl.ts';
+import { generateText, loadImageRgb, type Vlm } from '../nn/index.ts';
+import { promptText, Sample } from '../schema/index.ts';
+import { DEFAULT_PRIORS, type PriorPair } from '../world/config.ts';
+import { compareCaption, parseCaption, readYesNo } from '../world/index.ts';
+import { resolveSamplesFile, sampleImagePath } from './data.ts';
+
+/**
+ * A quick hallucination check of a trained embedded model on ShapeWorld held-out samples, computed with plain
+ * code (the eval module brings the reference-exact CHAIR/POPE scorers):
+ * - captions (greedy): object recall = Σ|said ∩ drawn| / Σ|drawn|; CHAIR-i = hallucinated mentions / mentions;
+ *   CHAIR-s = captions with ≥ 1 hallucination / captions; well-formed share (a broken caption can look "clean").
+ * - prior pull: P(partner named | its trigger drawn, partner not drawn) against two controls, the same partner
+ *   categories when their trigger is absent, and categories with no prior link at all; two-proportion z-tests.
+ * - POPE (greedy yes/no): accuracy, F1 (yes = positive) and yes-ratio per negative-sampling split.
+ */
+
+export interface Rate {
+  hits: number;
+  n: number;
+  rate: number;
+}
+
+export interface HallucinationReport {
+  captions: {
+    n: number;
+    recall: number;
+    chairI: number;
+    chairS: number;
+    wellFormed: number;
+    exact: number;
+    /** P(partner named | trigger drawn, partner not drawn) */
+    partner: Rate;
+    /** P(partner category named | its trigger not drawn, it not drawn) */
+    partnerWithoutTrigger: Rate;
+    /** P(category with no prior link named | not drawn) */
+    control: Rate;
+    /** z of partner vs control (two-proportion, pooled) and its one-sided p */
+    zPartnerVsControl: number;
+    pPartnerVsControl: number;
+    zPartnerVsNoTrigger: number;
+    pPartnerVsNoTrigger: number;
+    examples: { id: string; said: string; truth: string; hallucinated: string[] }[];
+  };
+  pope: Record<string, { n: number; accuracy: number; f1: number; yesRatio: number; unparseable: number }>;
+}
+
+const rate = (hits: number, n: number): Rate => ({ hits, n, rate: n ? hits / n : Number.NaN });
+
+/** Pooled two-proportion z statistic and its one-sided p-value (a > b). */
+export function twoProportionZ(a: Rate, b: Rate): { z: number; p: number } {
+  const pooled = (a.hits + b.hits) / (a.n + b.n);
+  const se = Math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n));
+  const z = se > 0 ? (a.rate - b.rate) / se : 0;
+  return { z, p: 0.5 * erfc(z / Math.SQRT2) };
+}
+
+/** Complementary error function (Numerical Recipes erfcc, |error| < 1.2e-7). */
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+export interface EvalSample {
+  sample: Sample;
+  image: Uint8Array | null;
+}
+
+/** Samples of `tasks` in `split` with their decoded images, and the world's priors (from world.json if present). */
+export async function loadWorldEval(
+  dirOrFile: string,
+  opts: { imageSize: number; split: string; tasks: readonly string[]; /** per task; per split for pope */ limitPerTask?: number },
+): Promise<{ samples: EvalSample[]; priors: PriorPair[] }> {
+  const { file, root } = await resolveSamplesFile(dirOrFile);
+  const perTask = new Map<string, number>();
+  const samples: EvalSample[] = [];
+  for await (const e of readJsonl(file)) {
+    if (!e.ok) continue;
+    const r = Sample.safeParse(e.value);
+    if (!r.success) continue;
+    const s = r.data;
+    if (s.split !== opts.split || !s.task || !opts.tasks.includes(s.task)) continue;
+    // POPE is limited per negative-sampling split, so random / popular / adversarial are all represented
+    const popeSplit = (s.truth as Record<string, unknown> | undefined)?.split;
+    const key = s.task === 'pope' ? `pope:${String(popeSplit)}` : s.task;
+    const k = perTask.get(key) ?? 0;
+    if (opts.limitPerTask !== undefined && k >= opts.limitPerTask) continue;
+    perTask.set(key, k + 1);
+    const img = sampleImagePath(s);
+    if (img === 'multi') continue;
+    samples.push({ sample: s, image: img ? await loadImageRgb(path.resolve(root, img), opts.imageSize) : null });
+  }
+  let priors = DEFAULT_PRIORS;
+  try {
+    const world = JSON.parse(await readFile(path.join(root, 'world.json'), 'utf8')) as {
+      config?: { priors?: { pairs?: PriorPair[] } };
+    };
+    priors = world.config?.priors?.pairs ?? priors;
+  } catch {
+    // no world.json: the default priors
+  }
+  return { samples, priors };
+}
+
+export function evaluateHallucination(
+  m: Vlm,
+  samples: readonly EvalSample[],
+  priors: readonly PriorPair[],
+): HallucinationReport {
+  const captions = samples.filter((s) => s.sample.task === 'caption');
+  const pope = samples.filter((s) => s.sample.task === 'pope');
+  const gen = (xs: readonly EvalSample[], maxTokens: number) =>
+    generateText(
+      m,
+      xs.map((s) => ({ image: s.image, prompt: promptText(s.sample.messages, false), key: s.sample.id })),
+      { temperature: 0, maxTokens },
+    ).map((g) => g[0]?.text ?? '');
+
+  const partnerOf = new Map(priors.map((p) => [p.trigger as string, p.partner as string]));
+  const linked = new Set(priors.flatMap((p) => [p.trigger as string, p.partner as string]));
+  const allCategories = new Set<string>();
+  for (const s of samples) for (const o of s.sample.truth?.objects ?? []) allCategories.add(o.name);
+  const controls = [...allCategories].filter((c) => !linked.has(c));
+
+  let drawn = 0;
+  let recalled = 0;
+  let mentions = 0;
+  let halluc = 0;
+  let captionsWithHalluc = 0;
+  let wellFormed = 0;
+  let exact = 0;
+  const partner = { hits: 0, n: 0 };
+  const noTrigger = { hits: 0, n: 0 };
+  const control = { hits: 0, n: 0 };
+  const examples: HallucinationReport['captions']['examples'] = [];
+  const texts = gen(captions, 40);
+  captions.forEach((s, i) => {
+    const text = texts[i] ?? '';
+    const truth = s.sample.truth?.objects ?? [];
+    const parsed = parseCaption(text);
+    const cmp = compareCaption(truth, parsed.objects);
+    const present = new Set(truth.map((o) => o.name));
+    const said = new Set<string>(parsed.objects.map((o) => o.name));
+    drawn += present.size;
+    recalled += [...present].filter((c) => said.has(c)).length;
+    mentions += parsed.objects.length;
+    halluc += parsed.objects.filter((o) => !present.has(o.name)).length;
+    if (cmp.hallucinated.length) captionsWithHalluc++;
+    if (parsed.wellFormed) wellFormed++;
+    if (cmp.exact) exact++;
+    for (const [trigger, p] of partnerOf) {
+      if (present.has(p)) continue;
+      const bucket = present.has(trigger) ? partner : noTrigger;
+      bucket.n++;
+      if (said.has(p)) bucket.hits++;
+    }
+    for (const c of controls) {
+      if (present.has(c)) continue;
+      control.n++;
+      if (said.has(c)) control.hits++;
+    }
+    if (examples.length < 8 && cmp.hallucinated.length) {
+      examples.push({
+        id: s.sample.id,
+        said: text,
+        truth: String(s.sample.truth?.caption ?? ''),
+        hallucinated: cmp.hallucinated,
+      });
+    }
+  });
+  const pr = rate(partner.hits, partner.n);
+  const cr = rate(control.hits, control.n);
+  const nr = rate(noTrigger.hits, noTrigger.n);
+  const vsControl = twoProportionZ(pr, cr);
+  const vsNoTrigger = twoProportionZ(pr, nr);
+
+  const popeOut: HallucinationReport['pope'] = {};
+  const answers = gen(pope, 3);
+  const bySplit = new Map<string, { truth: string; said: string | undefined }[]>();
+  pope.forEach((s, i) => {
+    const split = String((s.sample.truth as Record<string, unknown> | undefined)?.split ?? 'all');
+    const list = bySplit.get(split) ?? [];
+    list.push({ truth: String(s.sample.reference ?? s.sample.truth?.answer), said: readYesNo(answers[i] ?? '') });
+    bySplit.set(split, list);
+  });
+  for (const [split, list] of bySplit) {
+    const tp = list.filter((x) => x.truth === 'yes' && x.said === 'yes').length;
+    const fp = list.filter((x) => x.truth === 'no' && x.said === 'yes').length;
+    const fn = list.filter((x) => x.truth === 'yes' && x.said !== 'yes').length;
+    const correct = list.filter((x) => x.said === x.truth).length;
+    popeOut[split] = {
+      n: list.length,
+      accuracy: correct / list.length,
+      f1: tp ? (2 * tp) / (2 * tp + fp + fn) : 0,
+      yesRatio: list.filter((x) => x.said === 'yes').length / list.length,
+      unparseable: list.filter((x) => x.said === undefined).length,
+    };
+  }
+
+  return {
+    captions: {
+      n: captions.length,
+      recall: drawn ? recalled / drawn : Number.NaN,
+      chairI: mentions ? halluc / mentions : Number.NaN,
+      chairS: captions.length ? captionsWithHalluc / captions.length : Number.NaN,
+      wellFormed: captions.length ? wellFormed / captions.length : Number.NaN,
+      exact: captions.length ? exact / captions.length : Number.NaN,
+      partner: pr,
+      partnerWithoutTrigger: nr,
+      control: cr,
+      zPartnerVsControl: vsControl.z,
+      pPartnerVsControl: vsControl.p,
+      zPartnerVsNoTrigger: vsNoTrigger.z,
+      pPartnerVsNoTrigger: vsNoTrigger.p,
+      examples,
+    },
+    pope: popeOut,
+  };
+}

@@ -1,0 +1,146 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint, namedWeights } from '../nn/index.ts';
+import { initTf } from '../nn/tf.ts';
+import type { SftExample } from './data.ts';
+import { loadSftData } from './data.ts';
+import { type SftConfigInput, trainSft } from './sft.ts';
+
+const CONFIG: SftConfigInput = {
+  model: {
+    imageSize: 16,
+    patchSize: 4,
+    mergeSize: 2,
+    dModel: 16,
+    nHeads: 2,
+    encLayers: 1,
+    decLayers: 1,
+    maxTextLen: 16,
+  },
+  steps: 12,
+  batchSize: 4,
+  optim: { lr: 1e-2, warmupSteps: 2 },
+  evalEvery: 6,
+  checkpointEvery: 4,
+  lengthWindow: 2,
+};
+
+function img(r: number, g: number, b: number): Uint8Array {
+  return Uint8Array.from({ length: 16 * 16 * 3 }, (_, i) => [r, g, b][i % 3] as number);
+}
+
+const EXAMPLES: SftExample[] = Array.from({ length: 24 }, (_, i) => {
+  const red = i % 2 === 0;
+  return {
+    id: `ex${i}`,
+    image: red ? img(220, 40, 40) : img(50, 90, 235),
+    prompt: i % 3 === 0 ? 'Is it red?' : 'Describe the image.',
+    answer: i % 3 === 0 ? (red ? 'yes' : 'no') : red ? 'a red square.' : 'a blue square.',
+  };
+});
+
+async function weightsBytes(dir: string): Promise<Buffer> {
+  return readFile(path.join(dir, 'model.safetensors'));
+}
+
+beforeAll(async () => {
+  await initTf();
+});
+
+describe('trainSft', () => {
+  it('lowers the loss, writes a loadable checkpoint with its config and data hash', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    const r = await trainSft({
+      config: { ...CONFIG, steps: 30 },
+      train: EXAMPLES,
+      eval: EXAMPLES.slice(0, 6),
+      outDir: out,
+      data: { path: 'mem', sha256: 'b'.repeat(64), samples: EXAMPLES.length },
+    });
+    const first = r.history[0]?.loss as number;
+    expect(r.finalLoss).toBeLessThan(first * 0.5);
+    expect(r.history.filter((h) => h.evalLoss !== undefined).map((h) => h.step)).toEqual([6, 12, 18, 24, 30]);
+    const ck = await loadCheckpoint(out);
+    expect(ck.checkpoint?.data?.sha256).toBe('b'.repeat(64));
+    expect(ck.checkpoint?.training).toMatchObject({ sft: { steps: 30 } });
+    expect(r.tokensPerSec).toBeGreaterThan(0);
+  });
+
+  it('a run stopped and resumed from <out>/last ends bit-identical to an uninterrupted run', async () => {
+    const straight = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    await trainSft({ config: CONFIG, train: EXAMPLES, outDir: straight });
+
+    const split = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    const stop = new AbortController();
+    const partial = await trainSft({
+      config: CONFIG,
+      train: EXAMPLES,
+      outDir: split,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.step === 7) stop.abort();
+      },
+    });
+    expect(partial.stopped).toBe(true);
+    expect(partial.steps).toBe(7);
+    const resumed = await trainSft({ config: CONFIG, train: EXAMPLES, outDir: split, resume: true });
+    expect(resumed.resumedFrom).toBe(7);
+    expect(resumed.stepsRun).toBe(5);
+    expect((await weightsBytes(split)).subarray(-4096).equals((await weightsBytes(straight)).subarray(-4096))).toBe(
+      true,
+    );
+    const a = await loadCheckpoint(split);
+    const b = await loadCheckpoint(straight);
+    namedWeights(a.weights).forEach(([name, t], i) => {
+      expect([name, [...t.dataSync()]]).toEqual([name, [...(namedWeights(b.weights)[i]?.[1].dataSync() ?? [])]]);
+    });
+  });
+
+  it('refuses to resume with a different config', async () => {
+    const out = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    await trainSft({ config: { ...CONFIG, steps: 4 }, train: EXAMPLES, outDir: out });
+    await expect(
+      trainSft({ config: { ...CONFIG, seed: 5 }, train: EXAMPLES, outDir: out, resume: true }),
+    ).rejects.toThrow(/different config/);
+  });
+});
+
+describe('loadSftData', () => {
+  it('reads Sample records + images, skips samples without a reference, names file:line of bad records', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mmalign-data-'));
+    const png = new PNG({ width: 16, height: 16 });
+    png.data.fill(200);
+    await writeFile(path.join(dir, 'a.png'), PNG.sync.write(png));
+    const sample = (id: string, reference?: string) =>
+      JSON.stringify({
+        id,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image', media: 0 },
+              { type: 'text', text: 'Describe it.' },
+            ],
+          },
+        ],
+        media: [{ kind: 'image', path: 'a.png' }],
+        ...(reference ? { reference } : {}),
+        split: 'train',
+        provenance: { source: 'test', createdAt: '2025-01-01T00:00:00Z' },
+      });
+    await writeFile(path.join(dir, 'samples.jsonl'), `${sample('s1', 'a gray square.')}\n${sample('s2')}\n`);
+    const data = await loadSftData(dir, { imageSize: 16 });
+    expect(data.examples.map((e) => [e.id, e.prompt, e.answer])).toEqual([['s1', 'Describe it.', 'a gray square.']]);
+    expect(data.examples[0]?.image?.slice(0, 3)).toEqual(Uint8Array.from([200, 200, 200]));
+    expect(data.skipped).toEqual({ 'no reference': 1 });
+    expect(data.sha256).toMatch(/^[0-9a-f]{64}$/);
+
+    await writeFile(path.join(dir, 'samples.jsonl'), `${sample('s1', 'x')}\n{"id": 3}\n`);
+    await expect(loadSftData(dir, { imageSize: 16 })).rejects.toThrow(/samples\.jsonl:2/);
+    await writeFile(path.join(dir, 'samples.jsonl'), `${sample('s1', 'x').replace('a.png', 'missing.png')}\n`);
+    await expect(loadSftData(dir, { imageSize: 16 })).rejects.toThrow(/samples\.jsonl:1.*missing\.png/);
+  });
+});
