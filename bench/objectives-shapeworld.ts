@@ -7,7 +7,7 @@
  *  3. grpo with the verifiable reward on count questions, held-out greedy accuracy before and after.
  *
  *   npx tsx bench/objectives-shapeworld.ts --sft out/ckpt/sft [--out DIR] [--pairs 400] [--steps 60]
- *        [--grpo-steps 40] [--seed 0] [--only dpo,mdpo,sft,grpo]
+ *        [--grpo-steps 40] [--grpo-lr 1e-4] [--seed 0] [--only dpo,mdpo,sft,grpo]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,6 +41,7 @@ const nPairs = Number(opt('pairs', '400'));
 const steps = Number(opt('steps', '60'));
 const grpoSteps = Number(opt('grpo-steps', '40'));
 const seed = Number(opt('seed', '0'));
+const grpoLr = Number(opt('grpo-lr', '1e-4'));
 const only = new Set(opt('only', 'dpo,mdpo,sft,grpo').split(','));
 const log = (...x: unknown[]) => console.log(new Date().toISOString().slice(11, 19), ...x);
 
@@ -143,7 +144,7 @@ function countAccuracy(m: Vlm) {
   return Number((right / testCounts.length).toFixed(4));
 }
 
-const results: Record<string, unknown> = { sft: sftDir, seed, pairs: lines.length, steps, grpoSteps };
+const results: Record<string, unknown> = { sft: sftDir, seed, pairs: lines.length, steps, grpoSteps, grpoLr };
 {
   const base = await loadCheckpoint(sftDir);
   results.baseline = { chair: chair(base, testCaptions), countAccuracy: countAccuracy(base) };
@@ -199,7 +200,7 @@ if (only.has('grpo')) {
       maxTokens: 8,
       seed,
       evalEvery: 0,
-      optim: { lr: 1e-4, minLr: 1e-5, warmupSteps: 3 },
+      optim: { lr: grpoLr, minLr: grpoLr / 10, warmupSteps: 3 },
     },
     model,
     reference,

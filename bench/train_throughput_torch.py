@@ -1,5 +1,5 @@
 """The embedded VLM of src/nn/vlm.ts in PyTorch, for bench/train-throughput.ts: same architecture (ViT patch
-encoder by reshape + linear, M×M patch merge, 2-layer projector, pre-LN decoder with prefix-LM mask, GELU (tanh) MLPs, untied head), same
+encoder by reshape + linear, M×M patch merge, 2-layer projector, pre-LN decoder with prefix-LM mask, ReLU block MLPs, GELU (tanh) projector, untied head), same
 batch shapes, AdamW + global-norm clipping. Prints one JSON line: positions/s of full training steps.
 
 usage: python3 train_throughput_torch.py '{"imageSize":48,...,"batch":32,"textLen":34,"steps":30,"threads":1}'
@@ -39,7 +39,7 @@ class Block(nn.Module):
             att = att + mask
         y = (att.softmax(-1) @ v).transpose(1, 2).reshape(b, s, c)
         x = x + self.proj(y)
-        return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+        return x + self.out(F.relu(self.fc(self.ln2(x))))
 
 
 class Vlm(nn.Module):

@@ -37,6 +37,8 @@ export interface StageSummary {
   failures: FailureRow[];
   /** why the stage stopped before finishing its plan */
   stopped?: string;
+  /** the stage's own statistics (Stage.summarize), when it finished its plan */
+  stats?: Record<string, unknown>;
   output: string;
 }
 
@@ -186,6 +188,7 @@ export async function runStage(stage: Stage, env: StageEnv, opts: RunStageOption
     if (fatal) throw fatal;
 
     const totals = ledger.totals();
+    const stats = !stopped && stage.summarize ? await stage.summarize(env, ledger.outPath) : undefined;
     if (!stopped) ledger.setMeta('finished', '1');
     const attemptsEnd = opts.attempts?.();
     const elapsedMs = Date.now() - started;
@@ -206,6 +209,7 @@ export async function runStage(stage: Stage, env: StageEnv, opts: RunStageOption
       repair: ledger.repairReport,
       failures: ledger.failures(),
       stopped,
+      ...(stats ? { stats } : {}),
       output: ledger.outPath,
     };
     close();

@@ -77,6 +77,11 @@ export interface Stage<T = unknown> {
   run(item: WorkItem<T>, env: StageEnv): Promise<WorkOutcome>;
   /** items this stage may usefully keep in flight */
   concurrency(env: StageEnv): Promise<number>;
+  /**
+   * Called once the plan is done (not when the stage stopped early): statistics computed from the stage's whole
+   * output (so they are the same after a resume), and any file derived from it (an export). Goes in the summary.
+   */
+  summarize?(env: StageEnv, output: string): Promise<Record<string, unknown>>;
 }
 
 export interface StageBuildContext {

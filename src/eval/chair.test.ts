@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { captionObjects, cocoVocabulary, genericVocabulary, scoreChair } from './chair.ts';
 import { loadSynonyms, parseSynonyms } from './chair-synonyms.ts';
@@ -52,6 +53,9 @@ describe('caption → objects', () => {
     expect(nodes('hot dogs and teddy bears')).toEqual(['hot dog', 'teddy bear']);
     expect(nodes('three giraffes and two ponies')).toEqual(['giraffe', 'horse']);
     expect(nodes('two skis')).toEqual(['skis']);
+    // NLTK quirks kept: "men" and "teeth" are WordNet lemmas themselves, so they stay unchanged ("men" is no object)
+    expect(nodes('two men and a man')).toEqual(['person']);
+    expect(nodes('policemen')).toEqual(['person']);
   });
   it('counts every mention (duplicates kept)', () => {
     expect(nodes('a dog, a dog and another dog')).toEqual(['dog', 'dog', 'dog']);
@@ -98,5 +102,26 @@ describe('CHAIR metrics', () => {
   it('works with any vocabulary (generic two-word entries)', () => {
     const v = genericVocabulary(parseSynonyms('circle, ring\nsquare\nred triangle, triangle'));
     expect(captionObjects('two rings and a red triangle', v).nodes).toEqual(['circle', 'red triangle']);
+  });
+});
+
+describe('CHAIR against NLTK (testdata/chair_ref.py: NLTK 3.8 tokenizer + WordNet noun lemmas, chair.py rules)', () => {
+  const ref = JSON.parse(readFileSync(new URL('./testdata/chair_crosscheck.json', import.meta.url), 'utf8')) as {
+    metrics: { chair_s: number; chair_i: number; recall: number; n_mentions: number };
+    records: Array<{ image_id: number; caption: string; objects: string[]; nodes: string[] }>;
+  };
+  it('finds the same node words in all 300 synthetic captions', () => {
+    const diffs = ref.records.filter((r) => JSON.stringify(nodes(r.caption)) !== JSON.stringify(r.nodes));
+    expect(diffs.map((r) => ({ caption: r.caption, want: r.nodes, got: nodes(r.caption) }))).toEqual([]);
+  });
+  it('gives the same CHAIRs, CHAIRi and recall', () => {
+    const r = scoreChair(
+      ref.records.map((x) => ({ imageId: x.image_id, caption: x.caption, objects: x.objects })),
+      vo,
+    );
+    expect(r.chair_s).toBe(ref.metrics.chair_s);
+    expect(r.chair_i).toBe(ref.metrics.chair_i);
+    expect(r.recall).toBe(ref.metrics.recall);
+    expect(r.n_mentions).toBe(ref.metrics.n_mentions);
   });
 });

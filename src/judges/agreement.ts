@@ -73,7 +73,10 @@ export function fleissKappa(items: readonly (readonly string[])[]): KappaResult 
 }
 
 /** Share of items where a judge's label equals the ground-truth (rule) label: judge calibration on ShapeWorld. */
-export function accuracyAgainst(judge: ReadonlyMap<string, string>, truth: ReadonlyMap<string, string>): { accuracy: number; n: number } {
+export function accuracyAgainst(
+  judge: ReadonlyMap<string, string>,
+  truth: ReadonlyMap<string, string>,
+): { accuracy: number; n: number } {
   let n = 0;
   let right = 0;
   for (const [item, label] of judge) {

@@ -9,7 +9,14 @@ function scripted(reply: (question: string, s: Sample) => string): VisionLanguag
   return {
     id: 'scripted',
     asked,
-    capabilities: { generate: true, sampledLogprobs: false, promptLogprobs: false, images: true, video: false, audio: false },
+    capabilities: {
+      generate: true,
+      sampledLogprobs: false,
+      promptLogprobs: false,
+      images: true,
+      video: false,
+      audio: false,
+    },
     async generate(samples) {
       return samples.map((s): GenerateResult => {
         const q = promptText(s.messages, false);
@@ -25,7 +32,15 @@ function scripted(reply: (question: string, s: Sample) => string): VisionLanguag
 
 const sample: Sample = {
   id: 's',
-  messages: [{ role: 'user', content: [{ type: 'image', media: 0 }, { type: 'text', text: 'Describe the image.' }] }],
+  messages: [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', media: 0 },
+        { type: 'text', text: 'Describe the image.' },
+      ],
+    },
+  ],
   media: [{ kind: 'image', path: 'media/aa/x.png' }],
   truth: { objects: [{ name: 'circle' }, { name: 'star' }] },
   provenance: { source: 't', createdAt: 'x' },
@@ -41,12 +56,16 @@ describe('parsers', () => {
   });
   it('parseYesNo reads the first sentence, negations win', () => {
     expect(parseYesNo('Yes, there is.')).toBe('yes');
-    expect(parseYesNo("No. But yes elsewhere")).toBe('no');
+    expect(parseYesNo('No. But yes elsewhere')).toBe('no');
     expect(parseYesNo("There isn't one")).toBe('no');
     expect(parseYesNo('maybe')).toBeNull();
   });
   it('parseRubric keeps in-scale aspects only', () => {
-    const s = parseRubric('Helpfulness: 4\nVisual Faithfulness: 9\n**ethics**: 5', ['helpfulness', 'visual_faithfulness', 'ethics'], [1, 5]);
+    const s = parseRubric(
+      'Helpfulness: 4\nVisual Faithfulness: 9\n**ethics**: 5',
+      ['helpfulness', 'visual_faithfulness', 'ethics'],
+      [1, 5],
+    );
     expect(s).toEqual({ helpfulness: 4, ethics: 5 });
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { GenerateParams, VisionLanguageModel } from '../models/types.ts';
 import type { Message, Sample } from '../schema/index.ts';
 import { promptText } from '../schema/index.ts';
-import type { GenerateParams, VisionLanguageModel } from '../models/types.ts';
 
 /**
  * AI judges through any backend (the survey's "closed model" / "open model" / "self" annotators). Each builds a
@@ -27,7 +27,12 @@ export function judgeSample(sample: Sample, id: string, question: string): Sampl
   return { ...sample, id, messages: [{ role: 'user', content }] };
 }
 
-async function ask(model: VisionLanguageModel, s: Sample, params: GenerateParams, mediaRoot?: string): Promise<string | null> {
+async function ask(
+  model: VisionLanguageModel,
+  s: Sample,
+  params: GenerateParams,
+  mediaRoot?: string,
+): Promise<string | null> {
   const [r] = await model.generate([s], params, { mediaRoot });
   return r?.ok ? (r.generations[0]?.text ?? null) : null;
 }
@@ -68,7 +73,12 @@ export async function rubricJudge(
     .replace('{min}', String(scale[0]))
     .replace('{max}', String(scale[1]))
     .replace('{aspects}', aspects.join(', '));
-  const raw = await ask(model, judgeSample(sample, `${sample.id}#rubric`, q), { ...JUDGE_PARAMS, maxTokens: 96 }, opts.mediaRoot);
+  const raw = await ask(
+    model,
+    judgeSample(sample, `${sample.id}#rubric`, q),
+    { ...JUDGE_PARAMS, maxTokens: 96 },
+    opts.mediaRoot,
+  );
   const scores = raw === null ? {} : parseRubric(raw, aspects, scale);
   return { scores, raw, complete: aspects.every((a) => a in scores) };
 }
@@ -112,8 +122,18 @@ export async function pairwiseJudge(
   const tpl = opts.template ?? PAIRWISE_TEMPLATE;
   const question = promptText(sample.messages, false);
   const fill = (a: string, b: string) => tpl.replace('{question}', question).replace('{a}', a).replace('{b}', b);
-  const r1 = await ask(model, judgeSample(sample, `${sample.id}#ab`, fill(first, second)), JUDGE_PARAMS, opts.mediaRoot);
-  const r2 = await ask(model, judgeSample(sample, `${sample.id}#ba`, fill(second, first)), JUDGE_PARAMS, opts.mediaRoot);
+  const r1 = await ask(
+    model,
+    judgeSample(sample, `${sample.id}#ab`, fill(first, second)),
+    JUDGE_PARAMS,
+    opts.mediaRoot,
+  );
+  const r2 = await ask(
+    model,
+    judgeSample(sample, `${sample.id}#ba`, fill(second, first)),
+    JUDGE_PARAMS,
+    opts.mediaRoot,
+  );
   const v1 = r1 === null ? null : parseVerdict(r1);
   const v2 = r2 === null ? null : parseVerdict(r2);
   // map each verdict back to the answers' identities
@@ -135,7 +155,11 @@ export interface ClaimJudgeOptions {
 
 /** "yes" / "no" as the original POPE rule reads a reply: a leading no/not anywhere in the first sentence → no. */
 export function parseYesNo(text: string): 'yes' | 'no' | null {
-  const first = text.trim().split(/(?<=[.!?])\s|\n/)[0]?.toLowerCase() ?? '';
+  const first =
+    text
+      .trim()
+      .split(/(?<=[.!?])\s|\n/)[0]
+      ?.toLowerCase() ?? '';
   const words = first.replace(/[^a-z\s']/g, ' ').split(/\s+/);
   if (words.includes('no') || words.includes('not') || words.some((w) => w.endsWith("n't"))) return 'no';
   if (words.includes('yes')) return 'yes';
@@ -150,7 +174,9 @@ export async function claimJudge(
 ): Promise<{ score: number; claims: { claim: string; verdict: 'yes' | 'no' | null }[] }> {
   const claims = opts.claims(response);
   const qs = claims.map((c, i) => judgeSample(sample, `${sample.id}#claim${i}`, opts.question(c)));
-  const results = qs.length ? await model.generate(qs, { ...JUDGE_PARAMS, maxTokens: 8 }, { mediaRoot: opts.mediaRoot }) : [];
+  const results = qs.length
+    ? await model.generate(qs, { ...JUDGE_PARAMS, maxTokens: 8 }, { mediaRoot: opts.mediaRoot })
+    : [];
   const verdicts = results.map((r) => (r.ok ? parseYesNo(r.generations[0]?.text ?? '') : null));
   return {
     score: -verdicts.filter((v) => v === 'no').length,

@@ -4,7 +4,15 @@ import { dedupResponses, pairResponses, preferenceStats, type ScoredResponse } f
 
 const sample: Sample = {
   id: 's1',
-  messages: [{ role: 'user', content: [{ type: 'image', media: 0 }, { type: 'text', text: 'Describe the image.' }] }],
+  messages: [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', media: 0 },
+        { type: 'text', text: 'Describe the image.' },
+      ],
+    },
+  ],
   media: [{ kind: 'image', path: 'media/ab/x.png' }],
   provenance: { source: 'test', createdAt: '2026-01-01T00:00:00.000Z' },
 };
@@ -15,7 +23,12 @@ const opts = {
 const r = (id: string, text: string, score: number): ScoredResponse => ({ id, text, score });
 
 describe('pairResponses', () => {
-  const rs = [r('a', 'a red circle', 1), r('b', 'a red circle and a blue star', 0.5), r('c', 'a blue star', 0), r('d', 'A red  circle', 1)];
+  const rs = [
+    r('a', 'a red circle', 1),
+    r('b', 'a red circle and a blue star', 0.5),
+    r('c', 'a blue star', 0),
+    r('d', 'A red  circle', 1),
+  ];
 
   it('dedups identical texts (case and spacing) before pairing', () => {
     expect(dedupResponses(rs).map((x) => x.id)).toEqual(['a', 'b', 'c']);
@@ -35,7 +48,9 @@ describe('pairResponses', () => {
     expect(pairResponses(sample, rs, { ...opts, mode: 'margin', margin: 0.75 })).toHaveLength(1);
     // 'a red circle' (3 words) vs 'a red circle and a blue star' (7 words): ratio 2.33 > 1.5
     const lm = pairResponses(sample, rs, { ...opts, mode: 'all_pairs', lengthMatch: { maxRatio: 1.5 } });
-    expect(lm.map((p) => (p.kind === 'pair' ? `${p.chosen.responseId}>${p.rejected.responseId}` : ''))).toEqual(['a>c']);
+    expect(lm.map((p) => (p.kind === 'pair' ? `${p.chosen.responseId}>${p.rejected.responseId}` : ''))).toEqual([
+      'a>c',
+    ]);
   });
 
   it('keeps the whole ranking with ties when asked', () => {

@@ -58,7 +58,11 @@ function lengthOk(a: string, b: string, maxRatio: number | undefined): boolean {
   return Math.max(la, lb) / Math.min(la, lb) <= maxRatio;
 }
 
-export function pairResponses(sample: Sample, responses: readonly ScoredResponse[], opts: PairingOptions): Preference[] {
+export function pairResponses(
+  sample: Sample,
+  responses: readonly ScoredResponse[],
+  opts: PairingOptions,
+): Preference[] {
   const rs = dedupResponses(responses);
   const base = {
     sampleId: sample.id,
@@ -83,7 +87,9 @@ export function pairResponses(sample: Sample, responses: readonly ScoredResponse
     const sorted = [...rs].sort((a, b) => b.score - a.score);
     const best = sorted[0];
     // the worst response that passes length matching against the best
-    const worst = [...sorted].reverse().find((r) => r.score < (best?.score ?? 0) && lengthOk(best.text, r.text, maxRatio));
+    const worst = [...sorted]
+      .reverse()
+      .find((r) => r.score < (best?.score ?? 0) && lengthOk(best.text, r.text, maxRatio));
     if (best && worst) out.push(makePair(best, worst));
   } else {
     const min = opts.mode === 'margin' ? (opts.margin ?? 0) : 0;

@@ -4,9 +4,11 @@ import { checkAnswer } from '../world/index.ts';
 /**
  * The rule / verifier annotator: grades answers against ground truth (ShapeWorld truth, or a reference answer).
  * For captions the score orders answers by faithfulness first, coverage second:
- *   s = −(w_h · #hallucinated categories) − (w_m · #missed categories) − (w_f if not well-formed),
+ *   s = −(w_h · #hallucinated categories) − (w_m · #missed categories) − (w_f if not well-formed)
+ *       − (w_x if the categories match but the objects do not: a wrong color/size or count),
  * so a caption that names one extra object always loses to one that omits one (hallucination is the failure the
- * survey's methods target). Other tasks: correct 1, incorrect 0, unparseable −1.
+ * survey's methods target), and attribute / count hallucinations (the inject stage's `attribute`, `count`) are
+ * not graded as correct. Other tasks: correct 1, incorrect 0, unparseable −1.
  */
 export interface RuleScore {
   score: number;
@@ -19,10 +21,17 @@ export interface RuleWeights {
   hallucinated: number;
   missed: number;
   malformed: number;
+  /** categories right, objects wrong (attribute or count) */
+  inexact: number;
 }
-export const DEFAULT_RULE_WEIGHTS: RuleWeights = { hallucinated: 2, missed: 1, malformed: 3 };
+export const DEFAULT_RULE_WEIGHTS: RuleWeights = { hallucinated: 2, missed: 1, malformed: 3, inexact: 1 };
 
-const norm = (s: string) => s.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.!]+$/, '');
+const norm = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!]+$/, '');
 
 export function ruleScore(sample: Sample, answer: string, w: RuleWeights = DEFAULT_RULE_WEIGHTS): RuleScore {
   if (sample.provenance.source !== 'shapeworld' || !sample.task) {
@@ -35,8 +44,19 @@ export function ruleScore(sample: Sample, answer: string, w: RuleWeights = DEFAU
   const missed = r.missed ?? [];
   if (sample.task === 'caption') {
     const malformed = r.verdict === 'unparseable' || r.parsed === false;
-    const score = 0 - w.hallucinated * hallucinated.length - w.missed * missed.length - (malformed ? w.malformed : 0);
+    const inexact = r.verdict === 'incorrect' && !hallucinated.length && !missed.length && !malformed;
+    const score =
+      0 -
+      w.hallucinated * hallucinated.length -
+      w.missed * missed.length -
+      (malformed ? w.malformed : 0) -
+      (inexact ? w.inexact : 0);
     return { score, verdict: r.verdict, hallucinated, missed };
   }
-  return { score: r.verdict === 'correct' ? 1 : r.verdict === 'incorrect' ? 0 : -1, verdict: r.verdict, hallucinated, missed };
+  return {
+    score: r.verdict === 'correct' ? 1 : r.verdict === 'incorrect' ? 0 : -1,
+    verdict: r.verdict,
+    hallucinated,
+    missed,
+  };
 }

@@ -72,6 +72,8 @@ describe('corruptImage', () => {
   it('other needs a replacement image and rejects undecodable input', async () => {
     const img = await halves();
     await expect(corruptImage(img, { name: 'other' }, { seed: 1 })).rejects.toThrow(/needs a replacement image/);
-    await expect(corruptImage(new Uint8Array([1, 2, 3]), { name: 'blur' }, { seed: 1 })).rejects.toThrow(/cannot decode/);
+    await expect(corruptImage(new Uint8Array([1, 2, 3]), { name: 'blur' }, { seed: 1 })).rejects.toThrow(
+      /cannot decode/,
+    );
   });
 });

@@ -57,7 +57,8 @@ export async function corruptImage(input: Uint8Array, spec: CorruptionSpec, opts
     case 'noise': {
       const { data, info } = await sharp(input).removeAlpha().raw().toBuffer({ resolveWithObject: true });
       const out = Buffer.alloc(data.length);
-      for (let i = 0; i < data.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(data[i] + rng.normal() * p.std)));
+      for (let i = 0; i < data.length; i++)
+        out[i] = Math.max(0, Math.min(255, Math.round(data[i] + rng.normal() * p.std)));
       return png(sharp(out, { raw: { width: info.width, height: info.height, channels: info.channels } }));
     }
     case 'crop': {

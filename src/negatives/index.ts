@@ -1,3 +1,9 @@
 export { CORRUPTION_NAMES, CORRUPTIONS, type CorruptionName, type CorruptionSpec, corruptImage } from './corrupt.ts';
-export { INJECTION_NAMES, INJECTIONS, type InjectionName, type Injected, injectHallucination } from './inject.ts';
-export { imageFreeContinuation, REWRITE_TEMPLATE, rewriteWithHallucination, truncateWords, withoutMedia } from './model-based.ts';
+export { INJECTION_NAMES, INJECTIONS, type Injected, type InjectionName, injectHallucination } from './inject.ts';
+export {
+  imageFreeContinuation,
+  REWRITE_TEMPLATE,
+  rewriteWithHallucination,
+  truncateWords,
+  withoutMedia,
+} from './model-based.ts';

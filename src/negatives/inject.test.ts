@@ -5,7 +5,15 @@ import { INJECTION_NAMES, injectHallucination } from './inject.ts';
 
 const sample = (caption: string, names: string[]): Sample => ({
   id: 'x1',
-  messages: [{ role: 'user', content: [{ type: 'image', media: 0 }, { type: 'text', text: 'Describe the image.' }] }],
+  messages: [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', media: 0 },
+        { type: 'text', text: 'Describe the image.' },
+      ],
+    },
+  ],
   media: [{ kind: 'image', path: 'media/aa/x.png' }],
   reference: caption,
   truth: { objects: names.map((name) => ({ name })) },
@@ -18,7 +26,11 @@ describe('injectHallucination', () => {
 
   it('substitutes one phrase: same object count, a well-formed caption, one segment that maps back to the good text', () => {
     for (const strategy of INJECTION_NAMES) {
-      const r = injectHallucination(s, good, strategy, { seed: 3, partners: () => ['heart'], counts: new Map([['moon', 9]]) });
+      const r = injectHallucination(s, good, strategy, {
+        seed: 3,
+        partners: () => ['heart'],
+        counts: new Map([['moon', 9]]),
+      });
       expect(r, strategy).not.toBeNull();
       if (!r) continue;
       const parsed = parseCaption(r.text);
@@ -35,7 +47,14 @@ describe('injectHallucination', () => {
     const co = injectHallucination(s, good, 'cooccur', { seed: 1, partners: (c) => (c === 'star' ? ['moon'] : []) });
     expect(co?.hallucinated).toBe('moon');
     expect(parseCaption(co!.text).objects.map((o) => o.name)).toContain('star');
-    const pop = injectHallucination(s, good, 'popular', { seed: 1, counts: new Map([['heart', 5], ['moon', 9], ['circle', 99]]) });
+    const pop = injectHallucination(s, good, 'popular', {
+      seed: 1,
+      counts: new Map([
+        ['heart', 5],
+        ['moon', 9],
+        ['circle', 99],
+      ]),
+    });
     expect(pop?.hallucinated).toBe('moon');
     const attr = injectHallucination(s, good, 'attribute', { seed: 1 });
     expect(parseCaption(attr!.text).objects.map((o) => o.name)).toEqual(['circle', 'star', 'triangle']);

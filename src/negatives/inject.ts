@@ -1,6 +1,15 @@
 import type { Sample, Segment } from '../schema/index.ts';
-import { CATEGORIES, COLORS, type CaptionObject, type Category, type Color, formatCaption, parseCaption, phrase } from '../world/index.ts';
 import { createRng, seedFrom } from '../util/rng.ts';
+import {
+  CATEGORIES,
+  type CaptionObject,
+  type Category,
+  COLORS,
+  type Color,
+  formatCaption,
+  parseCaption,
+  phrase,
+} from '../world/index.ts';
 
 /**
  * Rule-based hallucination injection into a correct ShapeWorld caption (HA-DPO / POVID style negatives with exact
@@ -54,7 +63,12 @@ function phraseSpans(objects: readonly CaptionObject[]): { start: number; end: n
  * Inject one hallucination into `good`, a well-formed caption of `sample`. Returns null when the strategy has
  * nothing to work with (no trigger present, every category drawn, malformed caption...).
  */
-export function injectHallucination(sample: Sample, good: string, strategy: InjectionName, opts: InjectOptions): Injected | null {
+export function injectHallucination(
+  sample: Sample,
+  good: string,
+  strategy: InjectionName,
+  opts: InjectOptions,
+): Injected | null {
   const parsed = parseCaption(good);
   if (!parsed.wellFormed || parsed.objects.length === 0) return null;
   const objects: CaptionObject[] = parsed.objects.map((o) => ({

@@ -5,7 +5,15 @@ import { imageFreeContinuation, rewriteWithHallucination, truncateWords, without
 
 const sample: Sample = {
   id: 's',
-  messages: [{ role: 'user', content: [{ type: 'image', media: 0 }, { type: 'text', text: 'Describe the image.' }] }],
+  messages: [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', media: 0 },
+        { type: 'text', text: 'Describe the image.' },
+      ],
+    },
+  ],
   media: [{ kind: 'image', path: 'media/aa/x.png' }],
   provenance: { source: 't', createdAt: 'x' },
 };
@@ -15,10 +23,20 @@ function recorder(prefill: boolean, reply: string) {
   const seen: Sample[] = [];
   const model: VisionLanguageModel = {
     id: 'rec',
-    capabilities: { generate: true, sampledLogprobs: false, promptLogprobs: false, images: true, video: false, audio: false, prefill },
+    capabilities: {
+      generate: true,
+      sampledLogprobs: false,
+      promptLogprobs: false,
+      images: true,
+      video: false,
+      audio: false,
+      prefill,
+    },
     async generate(samples) {
       seen.push(...samples);
-      return samples.map((s): GenerateResult => ({ ok: true, sampleId: s.id, generations: [{ text: reply, finishReason: 'stop' }] }));
+      return samples.map(
+        (s): GenerateResult => ({ ok: true, sampleId: s.id, generations: [{ text: reply, finishReason: 'stop' }] }),
+      );
     },
     async logprobs() {
       throw new Error('unused');
@@ -50,7 +68,9 @@ describe('model-based negatives', () => {
 
   it('rewrite returns null when the model echoes the answer unchanged', async () => {
     expect(await rewriteWithHallucination(recorder(true, 'a red circle.').model, sample, 'a red circle.')).toBeNull();
-    expect(await rewriteWithHallucination(recorder(true, 'a red moon.').model, sample, 'a red circle.')).toBe('a red moon.');
+    expect(await rewriteWithHallucination(recorder(true, 'a red moon.').model, sample, 'a red circle.')).toBe(
+      'a red moon.',
+    );
     expect(withoutMedia(sample).messages[0].content).toEqual([{ type: 'text', text: 'Describe the image.' }]);
   });
 });

@@ -1,6 +1,6 @@
+import { ModelCapabilityError } from '../models/errors.ts';
 import type { VisionLanguageModel } from '../models/types.ts';
 import type { Message, Sample } from '../schema/index.ts';
-import { ModelCapabilityError } from '../models/errors.ts';
 
 /**
  * Negatives made by a model rather than by rules:
@@ -31,10 +31,18 @@ export async function imageFreeContinuation(
   opts: { keepFraction?: number; maxTokens?: number; seed?: number; temperature?: number } = {},
 ): Promise<{ text: string; prefix: string } | null> {
   if (!model.capabilities.prefill)
-    throw new ModelCapabilityError(model.id, 'prefill', 'image-free continuation needs a backend that continues a final assistant message');
+    throw new ModelCapabilityError(
+      model.id,
+      'prefill',
+      'image-free continuation needs a backend that continues a final assistant message',
+    );
   const prefix = truncateWords(good, opts.keepFraction ?? 0.5);
   const blind = withoutMedia(sample);
-  const s: Sample = { ...blind, id: `${sample.id}#dropout`, messages: [...blind.messages, { role: 'assistant', content: prefix }] };
+  const s: Sample = {
+    ...blind,
+    id: `${sample.id}#dropout`,
+    messages: [...blind.messages, { role: 'assistant', content: prefix }],
+  };
   const [r] = await model.generate([s], {
     n: 1,
     temperature: opts.temperature ?? 0,
@@ -57,7 +65,11 @@ export async function rewriteWithHallucination(
   opts: { template?: string; seed?: number; temperature?: number; maxTokens?: number } = {},
 ): Promise<string | null> {
   const text = (opts.template ?? REWRITE_TEMPLATE).replace('{answer}', good);
-  const s: Sample = { ...withoutMedia(sample), id: `${sample.id}#rewrite`, messages: [{ role: 'user', content: text }] };
+  const s: Sample = {
+    ...withoutMedia(sample),
+    id: `${sample.id}#rewrite`,
+    messages: [{ role: 'user', content: text }],
+  };
   const [r] = await model.generate([s], {
     n: 1,
     temperature: opts.temperature ?? 0.7,

@@ -2,9 +2,10 @@
  * The embedded vision-language model, read top to bottom: leaf ops, the config, the weight record, the vision
  * encoder + projector, the causal decoder, teacher-forced log-probs, and the KV-cache step used by `generate.ts`.
  *
- * Architecture (LLaVA in miniature): a ViT encodes an image into P patch tokens, a 2-layer MLP projects them into
- * the decoder's space, and a decoder-only transformer runs over [image tokens; <bos> prompt <sep> answer <eos>].
- * Attention is prefix-LM: image tokens see each other, text tokens see everything before them.
+ * Architecture (LLaVA in miniature): a ViT encodes an image into E patch tokens, M×M neighbours are merged and a
+ * 2-layer GELU MLP projects them into the decoder's space (P tokens), and a decoder-only transformer (pre-LN, ReLU
+ * MLPs, untied head) runs over [image tokens; <bos> prompt <sep> answer <eos>]. Attention is prefix-LM: image
+ * tokens see each other, text tokens see everything before them.
  *
  * Dimension legend:
  *   B batch, N = B·S rows, E = G² encoder patches, P = E/M² visual tokens the decoder sees, T text tokens,
@@ -332,7 +333,8 @@ function block(
 ): { x: tf.Tensor; cache: LayerCache } {
   const a = attention(layerNorm(x, blk.ln1), blk, B, S, H, mask, past);
   const h = tf.add(x, a.y);
-  const m = linear(gelu(linear(layerNorm(h, blk.ln2), blk.fc, blk.fcB)), blk.out, blk.outB); // [N, C]
+  // ReLU here (the residual path keeps a dead unit harmless) is ~10% faster per step than GELU on wasm
+  const m = linear(tf.relu(linear(layerNorm(h, blk.ln2), blk.fc, blk.fcB)), blk.out, blk.outB); // [N, C]
   return { x: tf.add(h, m), cache: a.cache };
 }
 

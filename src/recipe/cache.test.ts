@@ -5,7 +5,9 @@ import { tempDir } from '../../test/helpers/cli.ts';
 import { runCachedStage, stableStringify, stageKey } from './cache.ts';
 
 const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
+afterEach(() => {
+  for (const f of cleanups.splice(0)) f();
+});
 
 describe('stage cache', () => {
   it('stableStringify ignores key order and undefined', () => {

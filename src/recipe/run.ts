@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { runSuite } from '../eval/run/runner.ts';
 import { resolveModel } from '../models/registry.ts';
 import { disposeVlm, initTf, loadCheckpoint } from '../nn/index.ts';
-import { compareRuns, type CompareResult, renderCompareReport, RunMetrics } from '../report/index.ts';
-import { runSuite } from '../eval/run/runner.ts';
+import { type CompareResult, compareRuns, RunMetrics, renderCompareReport } from '../report/index.ts';
 import { loadSftData, trainSft } from '../train/index.ts';
 import { trainPreference } from '../train/pref.ts';
 import { loadPrefData } from '../train/pref-data.ts';
@@ -20,7 +20,7 @@ import {
   selfSampledSet,
   writeSet,
 } from './sets.ts';
-import { methodTable, type MethodRow, renderRecipeReport, tableText } from './summary.ts';
+import { type MethodRow, methodTable, renderRecipeReport, tableText } from './summary.ts';
 
 /**
  * Runs a recipe: world → SFT → preference sets → one aligned checkpoint per method → the same eval suite on every
@@ -53,14 +53,21 @@ interface AlignResult {
   constructionCost: { requests: number; completionTokens: number };
 }
 
-export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: RecipeEvents } = {}): Promise<RecipeResult> {
+export async function runRecipe(
+  recipe: Recipe,
+  opts: { out?: string; events?: RecipeEvents } = {},
+): Promise<RecipeResult> {
   const out = path.resolve(opts.out ?? recipe.out ?? path.join('runs', recipe.name));
   mkdirSync(out, { recursive: true });
   await initTf();
   const ev = opts.events ?? {};
   const log = ev.log ?? (() => {});
   const stages: StageRecord<unknown>[] = [];
-  const stage = async <T>(name: string, material: unknown, run: (dir: string) => Promise<T>): Promise<StageRecord<T>> => {
+  const stage = async <T>(
+    name: string,
+    material: unknown,
+    run: (dir: string) => Promise<T>,
+  ): Promise<StageRecord<T>> => {
     ev.stage?.(name, 'start');
     const r = await runCachedStage(out, name, material, run);
     ev.stage?.(name, r.cached ? 'cached' : 'done', r.seconds);
@@ -72,13 +79,32 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
 
   // 1. data: SFT world and the caption prompts the preference sets are built from (fresh scenes, other seed)
   const sftWorld = await stage('world', { world: recipe.world, seed: recipe.seed }, async (dir) => {
-    const m = generateWorld(world, { seed: recipe.seed, n: recipe.world.train, outDir: dir, tasks: recipe.world.tasks, splits: ['train'] });
-    return { dir, samples: Object.values(m.counts).reduce((a, c) => a + Object.values(c).reduce((x, y) => x + y, 0), 0) };
+    const m = generateWorld(world, {
+      seed: recipe.seed,
+      n: recipe.world.train,
+      outDir: dir,
+      tasks: recipe.world.tasks,
+      splits: ['train'],
+    });
+    return {
+      dir,
+      samples: Object.values(m.counts).reduce((a, c) => a + Object.values(c).reduce((x, y) => x + y, 0), 0),
+    };
   });
-  const promptWorld = await stage('prompts', { world: recipe.world.config, n: recipe.construct.prompts, seed: recipe.seed }, async (dir) => {
-    generateWorld(world, { seed: recipe.seed + 7919, n: recipe.construct.prompts, outDir: dir, tasks: ['caption'], splits: ['train'] });
-    return { dir };
-  });
+  const promptWorld = await stage(
+    'prompts',
+    { world: recipe.world.config, n: recipe.construct.prompts, seed: recipe.seed },
+    async (dir) => {
+      generateWorld(world, {
+        seed: recipe.seed + 7919,
+        n: recipe.construct.prompts,
+        outDir: dir,
+        tasks: ['caption'],
+        splits: ['train'],
+      });
+      return { dir };
+    },
+  );
 
   // 2. SFT
   const sft = await stage('sft', { sft: recipe.sft, world: sftWorld.key, seed: recipe.seed }, async (dir) => {
@@ -93,13 +119,22 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
       data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
       onProgress: (p) => ev.progress?.('sft', p.step, p.totalSteps, { loss: p.loss, 'tok/s': p.tokensPerSec }),
     });
-    const result = { checkpoint: ckpt, wallSeconds: r.wallMs / 1000, steps: r.steps, parameters: r.parameters, tokensPerSec: r.tokensPerSec, evalLoss: r.evalLoss };
+    const result = {
+      checkpoint: ckpt,
+      wallSeconds: r.wallMs / 1000,
+      steps: r.steps,
+      parameters: r.parameters,
+      tokensPerSec: r.tokensPerSec,
+      evalLoss: r.evalLoss,
+    };
     disposeVlm(r.model);
     return result;
   });
 
   // 3. preference sets, in the order the recipe lists them
-  const prompts = (await readSamples(path.join(promptWorld.result.dir, 'samples.jsonl'))).filter((s) => s.task === 'caption');
+  const prompts = (await readSamples(path.join(promptWorld.result.dir, 'samples.jsonl'))).filter(
+    (s) => s.task === 'caption',
+  );
   const built = new Map<string, string>();
   const setResults = new Map<string, SetResult & { dir: string }>();
   const buildSets = async (names: string[], policyCkpt: string, policyKey: string, promptSlice = prompts, tag = '') => {
@@ -107,7 +142,14 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
       const set = recipe.construct.sets[name];
       const deps = set.strategy === 'corrupt' ? { from: setResults.get(set.from)?.dir } : {};
       const needsPolicy = set.strategy === 'self' || set.strategy === 'dropout';
-      const material = { set, prompts: promptWorld.key, n: promptSlice.length, deps, policy: needsPolicy ? policyKey : null, seed: recipe.seed };
+      const material = {
+        set,
+        prompts: promptWorld.key,
+        n: promptSlice.length,
+        deps,
+        policy: needsPolicy ? policyKey : null,
+        seed: recipe.seed,
+      };
       const rec = await stage(`set-${name}${tag}`, material, async (dir) => {
         const ctx: SetContext = {
           name,
@@ -134,9 +176,13 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
             made = await corruptedSet(set, ctx);
             break;
           case 'dropout':
-            throw new MmalignError('MMALIGN_RECIPE_STRATEGY', `set "${name}": dropout needs a prefill-capable policy backend`, {
-              hint: 'the embedded backend cannot continue a given answer yet; use self, inject or corrupt',
-            });
+            throw new MmalignError(
+              'MMALIGN_RECIPE_STRATEGY',
+              `set "${name}": dropout needs a prefill-capable policy backend`,
+              {
+                hint: 'the embedded backend cannot continue a given answer yet; use self, inject or corrupt',
+              },
+            );
         }
         return { ...(await writeSet(dir, made.prefs, made.cost)), dir };
       });
@@ -149,7 +195,12 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
   // 4. align: one checkpoint per method
   const aligned = new Map<string, StageRecord<AlignResult>>();
   for (const [name, m] of Object.entries(recipe.align.methods)) {
-    const material = { method: m, sft: sft.key, sets: [m.data, m.imagePairs].map((s) => (s ? setResults.get(s)?.file : null)), align: { ...recipe.align, methods: undefined } };
+    const material = {
+      method: m,
+      sft: sft.key,
+      sets: [m.data, m.imagePairs].map((s) => (s ? setResults.get(s)?.file : null)),
+      align: { ...recipe.align, methods: undefined },
+    };
     const rec = await stage(`align-${name}`, material, async (dir) => alignMethod(name, m, dir));
     aligned.set(name, rec);
   }
@@ -167,7 +218,11 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
         seed: recipe.seed,
         steps,
         batchSize: m.batchSize ?? recipe.align.batchSize,
-        optim: { lr: m.lr ?? recipe.align.lr, minLr: (m.lr ?? recipe.align.lr) / 10, warmupSteps: Math.min(10, Math.floor(steps / 10)) },
+        optim: {
+          lr: m.lr ?? recipe.align.lr,
+          minLr: (m.lr ?? recipe.align.lr) / 10,
+          warmupSteps: Math.min(10, Math.floor(steps / 10)),
+        },
       },
       model,
       train: data.examples,
@@ -184,7 +239,16 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
     const steps = m.steps ?? recipe.align.steps;
     const t0 = performance.now();
     if (m.objective === 'none')
-      return { checkpoint: sft.result.checkpoint, wallSeconds: 0, steps: 0, pairs: 0, chosenShift: null, heldOutAccuracy: null, rounds: 0, constructionCost: { requests: 0, completionTokens: 0 } };
+      return {
+        checkpoint: sft.result.checkpoint,
+        wallSeconds: 0,
+        steps: 0,
+        pairs: 0,
+        chosenShift: null,
+        heldOutAccuracy: null,
+        rounds: 0,
+        constructionCost: { requests: 0, completionTokens: 0 },
+      };
     if (!m.data) throw new MmalignError('MMALIGN_RECIPE_METHOD', `method ${name} needs data: a set name`);
     if (m.rounds === 1) {
       const { r, pairs } = await trainOn(name, m, path.join(dir, 'checkpoint'), sft.result.checkpoint, m.data, steps);
@@ -203,7 +267,10 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
     // iterative on-policy: each round samples fresh prompts from the current policy, judges, and trains from it
     const set = recipe.construct.sets[m.data];
     if (set.strategy !== 'self')
-      throw new MmalignError('MMALIGN_RECIPE_METHOD', `method ${name}: iterative rounds need a self-sampled set, not ${set.strategy}`);
+      throw new MmalignError(
+        'MMALIGN_RECIPE_METHOD',
+        `method ${name}: iterative rounds need a self-sampled set, not ${set.strategy}`,
+      );
     let current = sft.result.checkpoint;
     let currentKey = sft.key;
     let pairs = 0;
@@ -219,8 +286,18 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
       const ckpt = path.join(dir, `round-${round + 1}`);
       const done = existsSync(path.join(ckpt, 'config.json')) && existsSync(path.join(ckpt, 'round.json'));
       if (!done) {
-        const { r, pairs: n } = await trainOn(`${name} round ${round + 1}`, m, ckpt, current, m.data, Math.ceil(steps / m.rounds));
-        writeFileSync(path.join(ckpt, 'round.json'), JSON.stringify({ pairs: n, chosenShift: r.after.chosenShift, accuracy: r.after.accuracy }));
+        const { r, pairs: n } = await trainOn(
+          `${name} round ${round + 1}`,
+          m,
+          ckpt,
+          current,
+          m.data,
+          Math.ceil(steps / m.rounds),
+        );
+        writeFileSync(
+          path.join(ckpt, 'round.json'),
+          JSON.stringify({ pairs: n, chosenShift: r.after.chosenShift, accuracy: r.after.accuracy }),
+        );
         pairs += n;
         last = r;
       }
@@ -257,7 +334,10 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
       await model.close?.();
       return { metricsPath: r.metricsPath };
     });
-    evals.set(name, RunMetrics.parse(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(e.result.metricsPath, 'utf8')))));
+    evals.set(
+      name,
+      RunMetrics.parse(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(e.result.metricsPath, 'utf8')))),
+    );
   }
 
   // 6. compare: against SFT and against the SFT-on-chosen control
@@ -265,7 +345,9 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
   const labels = names.map((n) => recipe.align.methods[n].label ?? n);
   const runs = names.map((n) => evals.get(n)!);
   const comparisons: Record<string, CompareResult> = {};
-  for (const base of [recipe.compare.baseline, recipe.compare.control].filter((b): b is string => !!b && evals.has(b))) {
+  for (const base of [recipe.compare.baseline, recipe.compare.control].filter(
+    (b): b is string => !!b && evals.has(b),
+  )) {
     const order = [base, ...names.filter((n) => n !== base)];
     comparisons[base] = compareRuns(
       order.map((n) => evals.get(n)!),
@@ -288,13 +370,18 @@ export async function runRecipe(recipe: Recipe, opts: { out?: string; events?: R
     recipe: recipe.name,
     seed: recipe.seed,
     sft: sft.result,
-    sets: Object.fromEntries([...setResults].map(([n, s]) => [n, { records: s.records, stats: s.stats, cost: s.cost }])),
+    sets: Object.fromEntries(
+      [...setResults].map(([n, s]) => [n, { records: s.records, stats: s.stats, cost: s.cost }]),
+    ),
     methods: rows,
     stages: stages.map((s) => ({ name: s.name, key: s.key, cached: s.cached, seconds: s.seconds })),
   };
   writeFileSync(metricsPath, `${JSON.stringify(summary, null, 2)}\n`);
   const reportPath = path.join(out, 'report.html');
-  writeFileSync(reportPath, renderRecipeReport(recipe, rows, summary, Object.values(comparisons).map(renderCompareReport)));
+  writeFileSync(
+    reportPath,
+    renderRecipeReport(recipe, rows, summary, Object.values(comparisons).map(renderCompareReport)),
+  );
   writeFileSync(path.join(out, 'table.txt'), `${table}\n`);
   return { out, rows, table, reportPath, metricsPath, stages: summary.stages };
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { zodIssues } from '../schema/index.ts';
+import { PAIRING_MODES, type PairingMode } from '../judges/pairing.ts';
 import { CORRUPTION_NAMES } from '../negatives/corrupt.ts';
 import { INJECTION_NAMES } from '../negatives/inject.ts';
-import { PAIRING_MODES, type PairingMode } from '../judges/pairing.ts';
+import { zodIssues } from '../schema/index.ts';
 import { MmalignError, RecordValidationError } from '../util/errors.ts';
 
 /**
@@ -29,7 +29,10 @@ export const ConstructSet = z.discriminatedUnion('strategy', [
   /** off-policy: the reference caption vs the same caption with one injected hallucination */
   z.strictObject({
     strategy: z.literal('inject'),
-    injections: z.array(z.enum(INJECTION_NAMES as [string, ...string[]])).min(1).default(['cooccur', 'random', 'attribute']),
+    injections: z
+      .array(z.enum(INJECTION_NAMES as [string, ...string[]]))
+      .min(1)
+      .default(['cooccur', 'random', 'attribute']),
     mode: z.enum(['substitute', 'insert']).default('substitute'),
   }),
   /** every pair of set `from`, with a corrupted I_neg attached (mDPO's image-conditional term) */
@@ -140,12 +143,18 @@ export function parseRecipe(value: unknown, opts: { file?: string; quick?: boole
     v = deepMerge(value, value.quick);
   }
   const r = Recipe.safeParse(v);
-  if (!r.success) throw new RecordValidationError(zodIssues(r.error, { file: opts.file }), 'see recipes/shapes-hallucination.yaml for a complete recipe');
+  if (!r.success)
+    throw new RecordValidationError(
+      zodIssues(r.error, { file: opts.file }),
+      'see recipes/shapes-hallucination.yaml for a complete recipe',
+    );
   const sets = r.data.construct.sets;
   const issues = Object.entries(r.data.align.methods).flatMap(([name, m]) =>
     [
       m.data && !(m.data in sets) ? { path: `align.methods.${name}.data`, missing: m.data } : null,
-      m.imagePairs && !(m.imagePairs in sets) ? { path: `align.methods.${name}.imagePairs`, missing: m.imagePairs } : null,
+      m.imagePairs && !(m.imagePairs in sets)
+        ? { path: `align.methods.${name}.imagePairs`, missing: m.imagePairs }
+        : null,
     ].filter((x) => x !== null),
   );
   if (issues.length)

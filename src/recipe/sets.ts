@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MediaStore, readJsonlValues, writeJsonl } from '../io/index.ts';
-import { pairResponses, preferenceId, preferenceStats, ruleScore, type PairStats } from '../judges/index.ts';
+import { type PairStats, pairResponses, preferenceId, preferenceStats, ruleScore } from '../judges/index.ts';
 import type { VisionLanguageModel } from '../models/types.ts';
-import { corruptImage, type CorruptionName, injectHallucination, type InjectionName } from '../negatives/index.ts';
+import { type CorruptionName, corruptImage, type InjectionName, injectHallucination } from '../negatives/index.ts';
 import { Preference, type PreferenceOf, Sample } from '../schema/index.ts';
 import { MmalignError, RecordValidationError, type ValidationIssue } from '../util/errors.ts';
 import { createRng, seedFrom } from '../util/rng.ts';
@@ -83,7 +83,11 @@ async function localMedia(store: MediaStore, s: Sample, root: string): Promise<S
 }
 
 /** On-policy: n responses per prompt from the policy, scored by the rule judge, paired best vs worst. */
-export async function selfSampledSet(set: Extract<ConstructSet, { strategy: 'self' }>, ctx: SetContext, onProgress?: (done: number, total: number) => void) {
+export async function selfSampledSet(
+  set: Extract<ConstructSet, { strategy: 'self' }>,
+  ctx: SetContext,
+  onProgress?: (done: number, total: number) => void,
+) {
   const model = await ctx.policy();
   const store = new MediaStore(ctx.dir);
   const prefs: Preference[] = [];
@@ -137,7 +141,8 @@ export async function injectedSet(set: Extract<ConstructSet, { strategy: 'inject
   const rng = createRng(seedFrom(ctx.seed, ctx.name));
   // category frequencies of the prompts, for `popular`
   const counts = new Map<string, number>();
-  for (const s of ctx.prompts) for (const o of s.truth?.objects ?? []) counts.set(o.name, (counts.get(o.name) ?? 0) + 1);
+  for (const s of ctx.prompts)
+    for (const o of s.truth?.objects ?? []) counts.set(o.name, (counts.get(o.name) ?? 0) + 1);
   for (const s of ctx.prompts) {
     const good = exactCaption(s);
     // try the strategies in a per-sample random order until one applies
@@ -181,9 +186,13 @@ export async function injectedSet(set: Extract<ConstructSet, { strategy: 'inject
 export async function corruptedSet(set: Extract<ConstructSet, { strategy: 'corrupt' }>, ctx: SetContext) {
   const fromDir = ctx.built.get(set.from);
   if (!fromDir)
-    throw new MmalignError('MMALIGN_RECIPE_SET_ORDER', `set "${ctx.name}" corrupts set "${set.from}", which is not built before it`, {
-      hint: 'list the source set before the corrupt set in construct.sets',
-    });
+    throw new MmalignError(
+      'MMALIGN_RECIPE_SET_ORDER',
+      `set "${ctx.name}" corrupts set "${set.from}", which is not built before it`,
+      {
+        hint: 'list the source set before the corrupt set in construct.sets',
+      },
+    );
   const source = await readPreferences(path.join(fromDir, 'preferences.jsonl'));
   const store = new MediaStore(ctx.dir);
   const pool = source.flatMap((p) => (p.media[0]?.kind === 'image' ? [p.media[0].path] : []));
@@ -192,8 +201,13 @@ export async function corruptedSet(set: Extract<ConstructSet, { strategy: 'corru
     if (p.kind !== 'pair' || p.media[0]?.kind !== 'image') continue;
     const bytes = await readFile(path.join(fromDir, p.media[0].path));
     const seed = seedFrom(ctx.seed, ctx.name, p.id);
-    const other = set.corruption === 'other' ? await readFile(path.join(fromDir, pool[(i + 1) % pool.length])) : undefined;
-    const neg = await corruptImage(bytes, { name: set.corruption as CorruptionName, params: set.params }, { seed, other });
+    const other =
+      set.corruption === 'other' ? await readFile(path.join(fromDir, pool[(i + 1) % pool.length])) : undefined;
+    const neg = await corruptImage(
+      bytes,
+      { name: set.corruption as CorruptionName, params: set.params },
+      { seed, other },
+    );
     const media = [await store.put(bytes)];
     prefs.push({
       ...p,

@@ -1,7 +1,7 @@
 import type { CompareResult } from '../report/compare.ts';
-import { esc, groupedBarChart } from '../report/svg.ts';
 import { page } from '../report/html.ts';
 import type { BenchmarkEntry, RunMetrics } from '../report/metrics.ts';
+import { esc, groupedBarChart } from '../report/svg.ts';
 import type { AlignMethod, Recipe } from './schema.ts';
 
 /**
@@ -44,13 +44,19 @@ export const COLUMNS = {
   count: { entry: 'vqa/count', pick: 'headline', title: 'count', lowerIsBetter: false },
   mc: { entry: 'mc/circular', pick: 'headline', title: 'MC (circ.)', lowerIsBetter: false },
   unsafe: { entry: 'safety/refusal', pick: 'headline', title: 'unsafe ↓', lowerIsBetter: true },
-  over_refusal: { entry: 'safety/refusal', pick: 'guards.over_refusal_rate', title: 'over-refusal ↓', lowerIsBetter: true },
+  over_refusal: {
+    entry: 'safety/refusal',
+    pick: 'guards.over_refusal_rate',
+    title: 'over-refusal ↓',
+    lowerIsBetter: true,
+  },
 } as const;
 export type ColumnKey = keyof typeof COLUMNS;
 
 function pickValue(e: BenchmarkEntry | undefined, pick: string): Cell {
   if (!e) return { value: null };
-  if (pick === 'headline') return { value: e.headline.value, low: e.headline.ci?.low ?? null, high: e.headline.ci?.high ?? null };
+  if (pick === 'headline')
+    return { value: e.headline.value, low: e.headline.ci?.low ?? null, high: e.headline.ci?.high ?? null };
   const [where, key] = pick.split('.');
   const src = where === 'guards' ? e.guards : e.metrics;
   const v = src[key];
@@ -66,7 +72,10 @@ function pFrom(c: CompareResult | undefined, entryId: string, label: string): nu
 }
 
 export interface TableContext {
-  align: Record<string, { wallSeconds: number; pairs: number; chosenShift: number | null; constructionCost: { requests: number } }>;
+  align: Record<
+    string,
+    { wallSeconds: number; pairs: number; chosenShift: number | null; constructionCost: { requests: number } }
+  >;
   sets: Record<string, { records: number; cost: { requests: number } }>;
   methods: Record<string, AlignMethod>;
   comparisons: Record<string, CompareResult>;
@@ -75,7 +84,12 @@ export interface TableContext {
   sftSeconds: number;
 }
 
-export function methodTable(names: readonly string[], labels: readonly string[], runs: readonly RunMetrics[], ctx: TableContext): MethodRow[] {
+export function methodTable(
+  names: readonly string[],
+  labels: readonly string[],
+  runs: readonly RunMetrics[],
+  ctx: TableContext,
+): MethodRow[] {
   return names.map((name, i) => {
     const m = ctx.methods[name];
     const cells: Record<string, Cell> = {};
@@ -83,8 +97,10 @@ export function methodTable(names: readonly string[], labels: readonly string[],
       const e = runs[i].benchmarks.find((b) => b.id === col.entry);
       const cell = pickValue(e, col.pick);
       if (col.pick === 'headline') {
-        cell.pBaseline = ctx.baseline && ctx.baseline !== name ? pFrom(ctx.comparisons[ctx.baseline], col.entry, labels[i]) : null;
-        cell.pControl = ctx.control && ctx.control !== name ? pFrom(ctx.comparisons[ctx.control], col.entry, labels[i]) : null;
+        cell.pBaseline =
+          ctx.baseline && ctx.baseline !== name ? pFrom(ctx.comparisons[ctx.baseline], col.entry, labels[i]) : null;
+        cell.pControl =
+          ctx.control && ctx.control !== name ? pFrom(ctx.comparisons[ctx.control], col.entry, labels[i]) : null;
       }
       cells[key] = cell;
     }
@@ -103,18 +119,33 @@ export function methodTable(names: readonly string[], labels: readonly string[],
   });
 }
 
-const stars = (p: number | null | undefined) => (p == null ? '' : p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : '');
+const stars = (p: number | null | undefined) =>
+  p == null ? '' : p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : '';
 const num = (v: number | null | undefined, d = 3) => (v == null || Number.isNaN(v) ? '–' : v.toFixed(d));
 
 /** Plain-text table: value, then significance marks vs baseline (b) and control (c). */
 export function tableText(rows: readonly MethodRow[]): string {
-  const keys = ['chair_i', 'chair_s', 'recall', 'well_formed', 'pope_random', 'pope_adversarial', 'attribute', 'count', 'mc', 'unsafe', 'over_refusal'] as const;
+  const keys = [
+    'chair_i',
+    'chair_s',
+    'recall',
+    'well_formed',
+    'pope_random',
+    'pope_adversarial',
+    'attribute',
+    'count',
+    'mc',
+    'unsafe',
+    'over_refusal',
+  ] as const;
   const head = ['method', ...keys.map((k) => COLUMNS[k].title), 'pairs', 'train s'];
   const body = rows.map((r) => [
     r.label,
     ...keys.map((k) => {
       const c = r.cells[k];
-      const marks = [stars(c.pBaseline) && `b${stars(c.pBaseline)}`, stars(c.pControl) && `c${stars(c.pControl)}`].filter(Boolean).join('');
+      const marks = [stars(c.pBaseline) && `b${stars(c.pBaseline)}`, stars(c.pControl) && `c${stars(c.pControl)}`]
+        .filter(Boolean)
+        .join('');
       return `${num(c.value)}${marks ? ` ${marks}` : ''}`;
     }),
     String(r.pairs),
@@ -136,12 +167,19 @@ function relChange(a: number | null, b: number | null): string {
   return `${(((a - b) / b) * 100).toFixed(0)}%`;
 }
 
-export function renderRecipeReport(recipe: Recipe, rows: readonly MethodRow[], summary: Record<string, unknown>, comparePages: string[]): string {
+export function renderRecipeReport(
+  recipe: Recipe,
+  rows: readonly MethodRow[],
+  summary: Record<string, unknown>,
+  comparePages: string[],
+): string {
   const base = rows.find((r) => r.method === recipe.compare.baseline);
   const control = recipe.compare.control ? rows.find((r) => r.method === recipe.compare.control) : undefined;
   const keys = Object.keys(COLUMNS) as ColumnKey[];
   const body: string[] = [];
-  body.push(`<header><h1>${esc(recipe.name)}</h1><p class="muted">${esc(recipe.description ?? '')} — seed ${recipe.seed}</p></header>`);
+  body.push(
+    `<header><h1>${esc(recipe.name)}</h1><p class="muted">${esc(recipe.description ?? '')} — seed ${recipe.seed}</p></header>`,
+  );
   body.push('<h2>Methods</h2><table><thead><tr><th>method</th><th>objective</th><th>data</th>');
   for (const k of keys) body.push(`<th>${esc(COLUMNS[k].title)}</th>`);
   body.push('<th>pairs</th><th>train s</th><th>Δ log π(y_w)</th></tr></thead><tbody>');
@@ -150,18 +188,31 @@ export function renderRecipeReport(recipe: Recipe, rows: readonly MethodRow[], s
     for (const k of keys) {
       const c = r.cells[k];
       const ci = c.low != null && c.high != null ? ` <span class="muted">[${num(c.low)}, ${num(c.high)}]</span>` : '';
-      const sig = [stars(c.pBaseline) && `vs SFT ${stars(c.pBaseline)}`, stars(c.pControl) && `vs control ${stars(c.pControl)}`].filter(Boolean).join(', ');
+      const sig = [
+        stars(c.pBaseline) && `vs SFT ${stars(c.pBaseline)}`,
+        stars(c.pControl) && `vs control ${stars(c.pControl)}`,
+      ]
+        .filter(Boolean)
+        .join(', ');
       body.push(`<td>${num(c.value)}${ci}${sig ? `<br><small>${esc(sig)}</small>` : ''}</td>`);
     }
     body.push(`<td>${r.pairs}</td><td>${r.trainSeconds.toFixed(0)}</td><td>${num(r.chosenShift, 2)}</td></tr>`);
   }
   body.push('</tbody></table>');
   if (base) {
-    body.push('<h2>Hallucination change</h2><table><thead><tr><th>method</th><th>CHAIR-i vs SFT</th><th>CHAIR-i vs control</th><th>recall Δ (pts)</th><th>POPE-adv F1 Δ (pts)</th><th>significant vs SFT (clean captions)</th></tr></thead><tbody>');
+    body.push(
+      '<h2>Hallucination change</h2><table><thead><tr><th>method</th><th>CHAIR-i vs SFT</th><th>CHAIR-i vs control</th><th>recall Δ (pts)</th><th>POPE-adv F1 Δ (pts)</th><th>significant vs SFT (clean captions)</th></tr></thead><tbody>',
+    );
     for (const r of rows) {
       if (r === base) continue;
-      const dRecall = r.cells.recall.value != null && base.cells.recall.value != null ? ((r.cells.recall.value - base.cells.recall.value) * 100).toFixed(1) : '–';
-      const dPope = r.cells.pope_adversarial.value != null && base.cells.pope_adversarial.value != null ? ((r.cells.pope_adversarial.value - base.cells.pope_adversarial.value) * 100).toFixed(1) : '–';
+      const dRecall =
+        r.cells.recall.value != null && base.cells.recall.value != null
+          ? ((r.cells.recall.value - base.cells.recall.value) * 100).toFixed(1)
+          : '–';
+      const dPope =
+        r.cells.pope_adversarial.value != null && base.cells.pope_adversarial.value != null
+          ? ((r.cells.pope_adversarial.value - base.cells.pope_adversarial.value) * 100).toFixed(1)
+          : '–';
       const p = r.cells.chair_i.pBaseline;
       body.push(
         `<tr><td>${esc(r.label)}</td><td>${relChange(r.cells.chair_i.value, base.cells.chair_i.value)}</td><td>${control && r !== control ? relChange(r.cells.chair_i.value, control.cells.chair_i.value) : '–'}</td><td>${dRecall}</td><td>${dPope}</td><td>${p == null ? '–' : `${p < 0.05 ? 'yes' : 'no'} (p=${p.toPrecision(2)})`}</td></tr>`,
@@ -176,15 +227,28 @@ export function renderRecipeReport(recipe: Recipe, rows: readonly MethodRow[], s
     scale: 1,
     values: rows.map((r) => ({ value: r.cells[key].value, low: r.cells[key].low, high: r.cells[key].high })),
   });
-  body.push(groupedBarChart([group('CHAIR-i', 'chair_i'), group('CHAIR-s', 'chair_s')], series, { title: 'Hallucination (lower is better)' }));
+  body.push(
+    groupedBarChart([group('CHAIR-i', 'chair_i'), group('CHAIR-s', 'chair_s')], series, {
+      title: 'Hallucination (lower is better)',
+    }),
+  );
   body.push(
     groupedBarChart(
-      [group('recall', 'recall'), group('POPE-adv F1', 'pope_adversarial'), group('attribute', 'attribute'), group('count', 'count'), group('MC (circular)', 'mc')],
+      [
+        group('recall', 'recall'),
+        group('POPE-adv F1', 'pope_adversarial'),
+        group('attribute', 'attribute'),
+        group('count', 'count'),
+        group('MC (circular)', 'mc'),
+      ],
       series,
       { title: 'Abilities (higher is better)' },
     ),
   );
   body.push(`<h2>Data and stages</h2><pre>${esc(JSON.stringify(summary, null, 2))}</pre>`);
-  for (const c of comparePages) body.push(`<details><summary>Full paired comparison</summary>${c.replace(/^[\s\S]*<body>|<\/body>[\s\S]*$/g, '')}</details>`);
+  for (const c of comparePages)
+    body.push(
+      `<details><summary>Full paired comparison</summary>${c.replace(/^[\s\S]*<body>|<\/body>[\s\S]*$/g, '')}</details>`,
+    );
   return page(`${recipe.name} — mmalign`, body.join('\n'));
 }

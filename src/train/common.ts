@@ -20,9 +20,9 @@ import { MmalignError } from '../util/errors.ts';
 
 export const OptimConfig = z.strictObject({
   /** peak learning rate, reached after warmup */
-  lr: z.number().positive().default(3e-3),
+  lr: z.number().positive().default(5e-3),
   /** floor of the cosine decay */
-  minLr: z.number().nonnegative().default(3e-4),
+  minLr: z.number().nonnegative().default(5e-4),
   warmupSteps: z.number().int().nonnegative().default(30),
   /** decoupled weight decay (AdamW), applied to matrices only (rank ≥ 2), not to biases or LayerNorm gains */
   weightDecay: z.number().nonnegative().default(0.01),

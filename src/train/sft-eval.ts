@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readJsonl } from '../io/jsonl.ts';
-import { generateText, loadImageRgb, type Vlm } from '../nn/index.ts';
+import { generateText, loadImageRgb, responseLogprobs, tf, type Vlm } from '../nn/index.ts';
 import { promptText, Sample } from '../schema/index.ts';
 import { DEFAULT_PRIORS, type PriorPair } from '../world/config.ts';
 import { compareCaption, parseCaption, readYesNo } from '../world/index.ts';
@@ -24,6 +24,11 @@ export interface Rate {
 }
 
 export interface HallucinationReport {
+  /**
+   * How much the image helps: mean NLL per reference-caption token with another sample's image minus with its own
+   * image (nats). ≈ 0 means a blind model that captions from the language prior alone.
+   */
+  imageGainNats: number;
   captions: {
     n: number;
     recall: number;
@@ -88,7 +93,12 @@ export interface EvalSample {
 /** Samples of `tasks` in `split` with their decoded images, and the world's priors (from world.json if present). */
 export async function loadWorldEval(
   dirOrFile: string,
-  opts: { imageSize: number; split: string; tasks: readonly string[]; /** per task; per split for pope */ limitPerTask?: number },
+  opts: {
+    imageSize: number;
+    split: string;
+    tasks: readonly string[] /** per task; per split for pope */;
+    limitPerTask?: number;
+  },
 ): Promise<{ samples: EvalSample[]; priors: PriorPair[] }> {
   const { file, root } = await resolveSamplesFile(dirOrFile);
   const perTask = new Map<string, number>();
@@ -187,6 +197,33 @@ export function evaluateHallucination(
       });
     }
   });
+  // image gain: teacher-forced NLL of each reference caption with its own image vs the next sample's image
+  let own = 0;
+  let swapped = 0;
+  let tokens = 0;
+  for (let i = 0; i < captions.length; i += 64) {
+    const chunk = captions.slice(i, i + 64);
+    const rows = chunk.map((s) => ({
+      prompt: promptText(s.sample.messages, false),
+      response: String(s.sample.reference ?? ''),
+    }));
+    const sums = tf.tidy(() => {
+      const a = responseLogprobs(
+        m,
+        rows.map((r, k) => ({ ...r, image: chunk[k]?.image ?? null })),
+      );
+      const b = responseLogprobs(
+        m,
+        rows.map((r, k) => ({ ...r, image: chunk[(k + 1) % chunk.length]?.image ?? null })),
+      );
+      return tf.stack([tf.sum(a.tokenLogps), tf.sum(b.tokenLogps), tf.sum(a.mask)]);
+    });
+    const [x, y, n] = sums.dataSync();
+    sums.dispose();
+    own += x as number;
+    swapped += y as number;
+    tokens += n as number;
+  }
   const pr = rate(partner.hits, partner.n);
   const cr = rate(control.hits, control.n);
   const nr = rate(noTrigger.hits, noTrigger.n);
@@ -217,6 +254,7 @@ export function evaluateHallucination(
   }
 
   return {
+    imageGainNats: tokens ? (own - swapped) / tokens : Number.NaN,
     captions: {
       n: captions.length,
       recall: drawn ? recalled / drawn : Number.NaN,

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
+import { POPE_PARSER_NAMES } from '../../eval/pope.ts';
+import { UNPARSED_POLICIES } from '../../eval/reward.ts';
+import { SUITE_INFO } from '../../eval/run/suites.ts';
+import { ASR_DENOMINATORS } from '../../eval/safety.ts';
 import { commandGroup } from '../group.ts';
+
+// light tables only (no tfjs / world / report imports at registration)
+const list = (t: Record<string, unknown> | readonly string[]) => (Array.isArray(t) ? t : Object.keys(t)).join(' | ');
 
 /**
  * `mmalign eval`: score benchmark files exactly as the reference code does (`eval score <benchmark>`), run a suite
@@ -26,7 +33,7 @@ export function register(program: Command): void {
       '--answers <files...>',
       'answer JSONL file(s) (question_id, text|answer); one per questions file, or one for all',
     )
-    .option('--parser <name>', 'parsing rule: pope (original), lmms-eval, vlmevalkit', 'pope')
+    .option('--parser <name>', `parsing rule: ${list(POPE_PARSER_NAMES)} (pope = the original POPE/LLaVA rule)`, 'pope')
     .option('--ci', 'add a 95% bootstrap interval for accuracy')
     .action(async (o: { questions: string[]; answers: string[]; parser: string; ci?: boolean }) => {
       const { scorePopeFiles } = await import('../../eval/score-files.ts');
@@ -81,7 +88,7 @@ export function register(program: Command): void {
     .command('reward')
     .description('Reward-model / judge pairs: overall (micro) and macro accuracy, ACC+')
     .requiredOption('--pairs <file>', 'JSONL lines {"id", "category", "gold", "pred"|"judgement"[, "group"]}')
-    .option('--unparsed <policy>', 'exclude | wrong | first | random', 'exclude')
+    .option('--unparsed <policy>', list(UNPARSED_POLICIES), 'exclude')
     .option('--verdict <parser>', 'how to read "judgement": none | vlreward | bracket', 'none')
     .action(async (o: { pairs: string; unparsed: string; verdict: string }) => {
       const { scoreRewardFile } = await import('../../eval/score-files.ts');
@@ -113,7 +120,11 @@ export function register(program: Command): void {
     .command('safety')
     .description('Attack success rate on harmful prompts and over-refusal on benign ones')
     .requiredOption('--answers <file>', 'JSONL lines {"should_refuse", "response"[, "label"|"judgement"]}')
-    .option('--denominator <name>', 'all (unsafe/all) or judged (unsafe/(safe+unsafe))', 'all')
+    .option(
+      '--denominator <name>',
+      `${list(ASR_DENOMINATORS)} (all = unsafe/all, judged = unsafe/(safe+unsafe))`,
+      'all',
+    )
     .action(async (o: { answers: string; denominator: string }) => {
       const { scoreSafetyFile } = await import('../../eval/score-files.ts');
       print(scoreSafetyFile(o));
@@ -123,7 +134,9 @@ export function register(program: Command): void {
     .description('Run an evaluation suite against a model; writes responses (cached), metrics.json and report.html')
     .requiredOption(
       '--suite <name>',
-      'shapes (ShapeWorld, six dimensions) | pope (--data, --images) | amber (--data, --images)',
+      Object.entries(SUITE_INFO)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; '),
     )
     .requiredOption(
       '--model <model>',
@@ -140,7 +153,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'requests in flight', (v) => Number(v), 4)
     .option('--data <files...>', 'file-based suites: POPE question files, or AMBER query file [annotations]')
     .option('--images <dir>', "file-based suites: the benchmark's image folder")
-    .option('--parser <name>', 'pope suite: pope | lmms-eval | vlmevalkit', 'pope')
+    .option('--parser <name>', `pope suite: ${list(POPE_PARSER_NAMES)}`, 'pope')
     .action(
       async (o: {
         suite: string;

@@ -26,7 +26,9 @@ export function register(program: Command): void {
             if (state === 'start') return;
             bar?.p.stop();
             bar = undefined;
-            process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${name}: ${state === 'cached' ? 'cached' : `done in ${seconds?.toFixed(1)} s`}\n`);
+            process.stderr.write(
+              `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${name}: ${state === 'cached' ? 'cached' : `done in ${seconds?.toFixed(1)} s`}\n`,
+            );
           },
           progress: (stage, done, total, info) => {
             if (bar?.stage !== stage) {
@@ -38,6 +40,8 @@ export function register(program: Command): void {
         },
       });
       bar?.p.stop();
-      process.stdout.write(`\n${result.table}\n\nreport: ${result.reportPath}\nmetrics: ${result.metricsPath}\ntotal: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+      process.stdout.write(
+        `\n${result.table}\n\nreport: ${result.reportPath}\nmetrics: ${result.metricsPath}\ntotal: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+      );
     });
 }

@@ -17,6 +17,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'override the config: seed')
     .option('--resume', 'continue from <out>/last if it exists', false)
     .option('--eval-data <dir>', 'held-out samples for the eval loss (default: a share of --data)')
+    .option(
+      '--hallucination <split>',
+      'after training, greedy-decode the caption and pope samples of this split of --data (e.g. test) and report ' +
+        'recall, CHAIR-i/s, prior-partner vs control hallucination and POPE accuracy (written to <out>/eval.json)',
+    )
     .action(
       async (o: {
         data: string;
@@ -26,6 +31,7 @@ export function register(program: Command): void {
         seed?: string;
         resume: boolean;
         evalData?: string;
+        hallucination?: string;
       }) => {
         const { readFile } = await import('node:fs/promises');
         const YAML = await import('yaml');
@@ -102,6 +108,42 @@ export function register(program: Command): void {
           process.exitCode = 130;
         }
         const s = (n: number) => Number(n.toPrecision(4));
+        let hallucination: unknown;
+        if (o.hallucination && !result.stopped) {
+          const { evaluateHallucination, loadWorldEval } = await import('../../train/sft-eval.ts');
+          const { writeFile } = await import('node:fs/promises');
+          const path = await import('node:path');
+          const ev = await loadWorldEval(o.data, {
+            imageSize: config.model.imageSize,
+            split: o.hallucination,
+            tasks: ['caption', 'pope'],
+            limitPerTask: 500,
+          });
+          if (ev.samples.length === 0) {
+            throw new MmalignError(
+              'MMALIGN_NO_DATA',
+              `no caption/pope samples of split "${o.hallucination}" in ${o.data}`,
+              {
+                hint: 'generate them with `mmalign world --tasks caption,pope --split both`',
+              },
+            );
+          }
+          const report = evaluateHallucination(result.model, ev.samples, ev.priors);
+          await writeFile(path.join(o.out, 'eval.json'), `${JSON.stringify(report, null, 2)}\n`);
+          const c = report.captions;
+          hallucination = {
+            imageGainNats: s(report.imageGainNats),
+            captions: c.n,
+            recall: s(c.recall),
+            chairI: s(c.chairI),
+            chairS: s(c.chairS),
+            wellFormed: s(c.wellFormed),
+            partnerRate: s(c.partner.rate),
+            controlRate: s(c.control.rate),
+            pPartnerVsControl: c.pPartnerVsControl,
+            pope: Object.fromEntries(Object.entries(report.pope).map(([k, v]) => [k, s(v.accuracy)])),
+          };
+        }
         process.stdout.write(
           `${JSON.stringify({
             out: o.out,
@@ -116,6 +158,7 @@ export function register(program: Command): void {
             positionsPerSec: Math.round(result.positionsPerSec),
             finalLoss: s(result.finalLoss),
             evalLoss: s(result.evalLoss),
+            ...(hallucination ? { hallucination } : {}),
           })}\n`,
         );
       },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { GenerateParams } from '../../models/types.ts';
+import { withoutMedia } from '../../negatives/model-based.ts';
 import type { Response, Sample } from '../../schema/index.ts';
 import { MmalignError, RecordValidationError } from '../../util/errors.ts';
 import { defineStage, type WorkItem } from '../stage.ts';
@@ -21,6 +22,12 @@ const Params = z.strictObject({
   logprobs: z.boolean().default(false),
   /** base seed; default the config's seed. `false` sends none (for servers that reject it). */
   seed: z.union([z.number().int(), z.literal(false)]).optional(),
+  /**
+   * `none`: ask without the visual input, y ~ π(·|x) (a blind negative). Samples made by a `corrupt` stage are
+   * always asked with their corrupted image and recorded as responses to the ORIGINAL sample with
+   * `visual: corrupted` (y_neg | x, I_neg), so judges and pairing see them beside the clean ones.
+   */
+  visual: z.enum(['given', 'none']).optional(),
 });
 
 interface Item {
@@ -104,7 +111,10 @@ export const responsesStage = defineStage({
         if (p.stop) params.stop = p.stop;
         const base = p.seed === undefined ? env.seed : p.seed;
         if (base !== false) params.seed = derivedSeed(base, sample.id, name);
-        const [r] = await m.model.generate([sample], params, { mediaRoot: env.mediaRoot, signal: env.signal });
+        const negOf = sample.provenance.extra?.negOf;
+        const blind = p.visual === 'none';
+        const asked = blind ? withoutMedia(sample) : sample;
+        const [r] = await m.model.generate([asked], params, { mediaRoot: env.mediaRoot, signal: env.signal });
         if (!r.ok) return { ok: false, error: r.error };
         const recorded = {
           temperature: params.temperature,
@@ -116,18 +126,22 @@ export const responsesStage = defineStage({
         };
         const records: Response[] = r.generations.map((g, i) => ({
           id: `${sample.id}/${name}/${i}`,
-          sampleId: sample.id,
+          sampleId: typeof negOf === 'string' ? negOf : sample.id,
           text: g.text,
           model: name,
           params: Object.fromEntries(Object.entries(recorded).filter(([, v]) => v !== undefined)),
           ...(g.logprobs ? { logprobs: g.logprobs } : {}),
-          visual: 'clean',
+          visual: blind ? 'none' : typeof negOf === 'string' ? 'corrupted' : 'clean',
           finishReason: g.finishReason,
           provenance: {
             source: sample.provenance.source,
             responseModels: [name],
             policy: m.config.policy ? 'on' : 'off',
-            strategy: 'sample',
+            strategy: blind
+              ? 'sample:blind'
+              : typeof negOf === 'string'
+                ? `sample:${sample.provenance.strategy}`
+                : 'sample',
             createdAt: env.now(),
             run: env.runId,
             extra: { modelId: m.model.id },

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/helpers/cli.ts';
 import type { GenerateResult, VisionLanguageModel } from '../../models/types.ts';
 import { promptText, type Sample } from '../../schema/index.ts';
+import { type AmberAnnotation, scoreAmber } from '../amber.ts';
 import { benchdataDir } from '../chair-synonyms.ts';
 import { scorePope } from '../pope.ts';
 import { runSuite } from './runner.ts';
@@ -77,5 +78,38 @@ describe('eval run --suite pope (file-based)', () => {
     expect(r.metrics.files[0]).toMatchObject({ path: qfile, role: 'POPE questions' });
     expect(r.metrics.files[0].sha256.slice(0, 12)).toBe('420b3407db1f');
     expect(r.metrics.files[1].path).toBe('images (2 files)');
+  });
+  it('runs AMBER discriminative queries and scores them with the AMBER arithmetic', async () => {
+    const ann = JSON.parse(
+      readFileSync(path.join(benchdataDir(), 'amber_annotations.json'), 'utf8'),
+    ) as AmberAnnotation[];
+    const picked = [1, 1005, 1006, 1007, 1008].map((id) => ann[id - 1]);
+    const images = path.join(dir, 'amber-images');
+    mkdirSync(images);
+    const png = PNG.sync.write(new PNG({ width: 4, height: 4 }));
+    const queries = picked.map((a) => ({ id: a.id, image: `AMBER_${a.id}.jpg`, query: `Question ${a.id}?` }));
+    for (const q of queries) writeFileSync(path.join(images, q.image), png);
+    const qfile = path.join(dir, 'query.json');
+    writeFileSync(qfile, JSON.stringify(queries));
+    const model = new ParityModel();
+    const r = await runSuite({
+      suite: 'amber',
+      modelSpec: 'parity',
+      model,
+      out: path.join(dir, 'amber-run'),
+      data: [qfile],
+      images,
+      resamples: 50,
+    });
+    // the generative item (id 1) is left out; even ids answer "Yes", odd ones "No, there is not." (not an AMBER answer)
+    const want = scoreAmber(
+      ann,
+      picked.slice(1).map((a) => ({ id: a.id, response: a.id % 2 === 0 ? 'Yes' : 'No, there is not.' })),
+    );
+    const e = r.metrics.benchmarks.find((b) => b.id === 'amber/discriminative');
+    expect(e?.headline.value).toBe(want.discriminative?.overall.f1);
+    expect(e?.metrics.overall).toEqual(want.discriminative?.overall);
+    expect(e?.guards.parse_rate).toBe(0.5);
+    expect(model.prompts[0]).toBe('Question 1005?\nPlease answer yes or no.');
   });
 });

@@ -8,26 +8,17 @@ import { lookup } from '../../util/table.ts';
 import { buildContext, type SuiteContext } from './context.ts';
 import { type FileSuiteOptions, runAmberFileSuite, runPopeFileSuite } from './file-suites.ts';
 import { runShapesSuite, type SuiteOutput } from './shapes.ts';
+import { SUITE_INFO, type SuiteName } from './suites.ts';
 
-/** Suites `eval run --suite` knows; help text and the "unknown suite" error derive from this table. */
+/** Every suite of SUITE_INFO with its function (`satisfies` makes a missing or extra one a type error). */
 export const SUITES = {
-  shapes: {
-    description: 'ShapeWorld held-out tasks with exact ground truth, all six dimensions',
-    run: (ctx: SuiteContext) => runShapesSuite(ctx),
-  },
-  pope: {
-    description: 'POPE question files (--data) + the COCO image folder (--images); --parser picks the rule',
-    run: runPopeFileSuite,
-  },
-  amber: {
-    description: 'AMBER discriminative queries (--data query.json [annotations.json]) + image folder (--images)',
-    run: runAmberFileSuite,
-  },
+  shapes: { description: SUITE_INFO.shapes, run: (ctx: SuiteContext) => runShapesSuite(ctx) },
+  pope: { description: SUITE_INFO.pope, run: runPopeFileSuite },
+  amber: { description: SUITE_INFO.amber, run: runAmberFileSuite },
 } as const satisfies Record<
-  string,
+  SuiteName,
   { description: string; run: (ctx: SuiteContext, o: FileSuiteOptions) => Promise<SuiteOutput> }
 >;
-export type SuiteName = keyof typeof SUITES;
 
 export function mmalignVersion(): string {
   const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../package.json');

@@ -1,0 +1,80 @@
+import { ruleScore } from '../../judges/rule.ts';
+import type { Provenance, Response, Sample } from '../../schema/index.ts';
+import type { StageBuildContext, StageEnv, WorkItem } from '../stage.ts';
+import { goodAnswers, groupBy, readResponses, readSamples, requireFinished } from './common.ts';
+
+/**
+ * What the negative stages (inject, rewrite, dropout) share: they read the Samples of their input and make a
+ * rejected answer from a GOOD answer of each sample: its exact reference (ShapeWorld truth caption), or (with
+ * `from: <responses stage>`) the sampled responses the rule judge grades fully correct. The good answer itself is
+ * emitted too when it is the reference (id `<sample>/reference`), so judges and pairing see both sides; several
+ * negative stages emit the same reference record and the judge keeps one per id.
+ */
+export interface NegItem {
+  sample: Sample;
+  goods: { text: string; responseId?: string }[];
+}
+
+export function isCorrect(s: Sample, text: string): boolean {
+  const r = ruleScore(s, text);
+  return r.verdict === 'correct' && r.hallucinated.length === 0 && r.missed.length === 0;
+}
+
+export async function* planNegatives(
+  env: StageEnv,
+  ctx: StageBuildContext,
+  from: string | undefined,
+  maxGood: number,
+): AsyncGenerator<WorkItem<NegItem>> {
+  if (from) await requireFinished(env, ctx.name, [from]);
+  const samples = await readSamples(env, ctx.input!, ctx.name);
+  const byS = from ? groupBy(await readResponses(env, [from], ctx.name), (r) => r.sampleId) : undefined;
+  for (const sample of samples.values()) {
+    if (sample.provenance.extra?.negOf !== undefined) continue;
+    const goods = goodAnswers(sample, byS ? (byS.get(sample.id) ?? []) : undefined, isCorrect).slice(0, maxGood);
+    yield { key: sample.id, data: { sample, goods } };
+  }
+}
+
+export function referenceResponse(sample: Sample, env: StageEnv): Response {
+  const exact = sample.truth?.caption;
+  return {
+    id: `${sample.id}/reference`,
+    sampleId: sample.id,
+    text: typeof exact === 'string' ? exact : (sample.reference ?? ''),
+    model: 'reference',
+    visual: 'clean',
+    provenance: { source: sample.provenance.source, strategy: 'reference', createdAt: env.now(), run: env.runId },
+  };
+}
+
+export function negativeResponse(
+  sample: Sample,
+  env: StageEnv,
+  f: {
+    id: string;
+    text: string;
+    model: string;
+    strategy: string;
+    visual?: Response['visual'];
+    good: { text: string; responseId?: string };
+    extra?: Record<string, unknown>;
+    policy?: Provenance['policy'];
+  },
+): Response {
+  return {
+    id: f.id,
+    sampleId: sample.id,
+    text: f.text,
+    model: f.model,
+    visual: f.visual ?? 'clean',
+    provenance: {
+      source: sample.provenance.source,
+      strategy: f.strategy,
+      ...(f.policy ? { policy: f.policy } : {}),
+      createdAt: env.now(),
+      run: env.runId,
+      extra: { goodText: f.good.text, ...(f.good.responseId ? { goodResponseId: f.good.responseId } : {}), ...f.extra },
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/**
+ * Suite names and descriptions for `eval run --suite` (help text and "unknown suite" errors). Kept apart from the
+ * runner so the CLI can list them without importing ShapeWorld; runner.ts maps every name to its function.
+ */
+export const SUITE_INFO = {
+  shapes: 'ShapeWorld held-out tasks with exact ground truth, all six dimensions',
+  pope: 'POPE question files (--data) + the COCO image folder (--images); --parser picks the rule',
+  amber: 'AMBER discriminative queries (--data query.json [annotations.json]) + image folder (--images)',
+} as const;
+export type SuiteName = keyof typeof SUITE_INFO;
