@@ -22,9 +22,14 @@ afterEach(async () => {
 
 type Reply = (question: string) => string;
 
-async function scripted(reply: Reply): Promise<{ url: string; asked: string[] }> {
+async function scripted(reply: Reply, fail?: () => boolean): Promise<{ url: string; asked: string[] }> {
   const asked: string[] = [];
   const server: Server = createServer((req, res) => {
+    if (fail?.()) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"scripted 500"}}');
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -212,8 +217,28 @@ describe('judge stage: rubric, self, human; negatives by model', () => {
     const { cfg, runDir } = setup([{ stage: 'judge', name: 'human', kind: 'human', responses: ['inject'] }]);
     cfg.maxFailedFraction = 0;
     await expect(runPipeline(cfg, { runDir })).rejects.toThrow(/3 of 3 items failed.*no human label yet/);
-    const tasks = lines<PreferenceOf<'rubric'>>(path.join(runDir, 'human-human.tasks.jsonl'));
-    expect(tasks).toHaveLength(3);
+    const taskFile = path.join(runDir, 'human-human.tasks.jsonl');
+    const taskLines = lines<Sample | Response>(taskFile);
+    expect(taskLines.filter((x) => 'messages' in x)).toHaveLength(3);
+    // the real studio import turns it into one ranking task per sample, its media found from the file's folder
+    const { openDb } = await import('../studio/server/db.ts');
+    const { importRecords } = await import('../studio/server/import.ts');
+    const db = openDb(path.join(runDir, 'studio'));
+    try {
+      expect(importRecords(db, path.join(runDir, 'studio'), taskFile, { type: 'ranking' })).toMatchObject({ tasks: 3 });
+    } finally {
+      db.close();
+    }
+    const inj = lines<Response>(path.join(runDir, 'stages/inject/out.jsonl'));
+    const tasks = [...new Map(inj.map((r) => [r.sampleId, r.sampleId])).keys()].map((sampleId) => {
+      const s = lines<Sample>(path.join(runDir, 'stages/source/out.jsonl')).find((x) => x.id === sampleId)!;
+      return {
+        sampleId,
+        prompt: s.messages,
+        media: s.media,
+        responses: inj.filter((r) => r.sampleId === sampleId).map((r) => ({ text: r.text, responseId: r.id })),
+      };
+    });
     // the studio's export: a human pair per sample (here: the rule judge's preferred answer first)
     const samples = new Map(lines<Sample>(path.join(runDir, 'stages/source/out.jsonl')).map((x) => [x.id, x]));
     const results = tasks.map((t) => {
@@ -304,5 +329,27 @@ describe('corrupt stage on a JSONL source', () => {
       expect(existsSync(path.join(t.dir, 'data', x.media[0].path ?? ''))).toBe(true);
     }
     expect(existsSync(path.join(t.dir, 'data/media'))).toBe(false);
+  });
+});
+
+describe('judge stage failures are data', () => {
+  it('a judge server that answers 500 fails the items, keeps nothing half-done, and a rerun finishes', async () => {
+    let down = true;
+    const judge = await scripted(
+      () => 'yes',
+      () => down,
+    );
+    const { cfg, runDir } = setup(
+      [{ stage: 'judge', name: 'claims', kind: 'ai-claims', model: 'j', responses: ['inject'] }],
+      { j: { spec: `openai:j@${judge.url}`, maxRetries: 0 } },
+    );
+    await expect(runPipeline(cfg, { runDir })).rejects.toThrow(/claims.*3 of 3 items failed.*500/);
+    expect(readFileSync(path.join(runDir, 'stages/claims/out.jsonl'), 'utf8')).toBe('');
+    down = false;
+    const s = await runPipeline(cfg, { runDir });
+    const c = s.stages.find((x) => x.name === 'claims')!;
+    expect(c).toMatchObject({ done: 3, doneNow: 3, failed: 0, records: 3 });
+    // a judge that says yes to every claim rejects none: every response scores 0
+    for (const j of lines<PreferenceOf<'rubric'>>(c.output)) for (const sc of j.scores) expect(sc.claims.score).toBe(0);
   });
 });

@@ -87,3 +87,58 @@ export function accuracyAgainst(
   }
   return { accuracy: n ? right / n : Number.NaN, n };
 }
+
+export type AlphaMetric = 'nominal' | 'interval';
+
+/**
+ * Krippendorff's alpha (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability"), any number of raters,
+ * missing values allowed. Each unit lists the values it received; units with fewer than two are not pairable and
+ * are dropped. Coincidences o_ck = Σ_u (number of c–k pairs in u) / (m_u − 1); n_c = Σ_k o_ck; n = Σ n_c;
+ * α = 1 − (n − 1) · Σ o_ck δ²_ck / Σ n_c n_k δ²_ck, with δ² = [c ≠ k] (nominal) or (c − k)² (interval).
+ */
+export function krippendorffAlpha(
+  units: readonly (readonly (string | number)[])[],
+  metric: AlphaMetric,
+): number | null {
+  const values: (string | number)[] = [];
+  const index = new Map<string | number, number>();
+  const pairable = units.filter((u) => u.length >= 2);
+  for (const u of pairable)
+    for (const v of u)
+      if (!index.has(v)) {
+        index.set(v, values.length);
+        values.push(v);
+      }
+  const V = values.length;
+  if (V === 0) return null;
+  const o = Array.from({ length: V }, () => new Array<number>(V).fill(0));
+  for (const u of pairable) {
+    const m = u.length;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < m; j++) if (i !== j) o[index.get(u[i])!][index.get(u[j])!] += 1 / (m - 1);
+  }
+  const nc = o.map((row) => row.reduce((s, x) => s + x, 0));
+  const n = nc.reduce((s, x) => s + x, 0);
+  const d2 = (c: number, k: number) => {
+    if (metric === 'nominal') return c === k ? 0 : 1;
+    const diff = Number(values[c]) - Number(values[k]);
+    return diff * diff;
+  };
+  let Do = 0;
+  let De = 0;
+  for (let c = 0; c < V; c++)
+    for (let k = 0; k < V; k++) {
+      Do += o[c][k] * d2(c, k);
+      De += nc[c] * nc[k] * d2(c, k);
+    }
+  if (De === 0) return null;
+  return 1 - ((n - 1) * Do) / De;
+}
+
+/** Share of units on which two label lists agree exactly. */
+export function percentAgreement(a: readonly string[], b: readonly string[]): number | null {
+  if (a.length === 0) return null;
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return same / a.length;
+}

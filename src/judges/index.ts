@@ -1,4 +1,13 @@
-export { accuracyAgainst, cohenKappa, cohenKappaOverlap, fleissKappa, type KappaResult } from './agreement.ts';
+export {
+  type AlphaMetric,
+  accuracyAgainst,
+  cohenKappa,
+  cohenKappaOverlap,
+  fleissKappa,
+  type KappaResult,
+  krippendorffAlpha,
+  percentAgreement,
+} from './agreement.ts';
 export {
   claimJudge,
   DEFAULT_ASPECTS,

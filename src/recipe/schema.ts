@@ -105,7 +105,7 @@ export const Recipe = z.strictObject({
       suite: z.string().default('shapes'),
       /** bootstrap resamples for confidence intervals */
       bootstrap: z.number().int().positive().default(1000),
-      /** at most this many items per task (quick runs) */
+      /** items per task of the suite (default: the suite's own sizes) */
       limit: z.number().int().positive().optional(),
     })
     .prefault({}),

@@ -26,6 +26,18 @@ export {
   type SftExample,
 } from './data.ts';
 export {
+  GrpoConfig,
+  type GrpoConfigInput,
+  type GrpoResult,
+  type GrpoRunOptions,
+  loadPromptData,
+  trainGrpo,
+} from './grpo.ts';
+export { PrefConfig, type PrefConfigInput, type PrefResult, type PrefRunOptions, trainPreference } from './pref.ts';
+export { loadPrefData, type PrefData, type PrefExample } from './pref-data.ts';
+export { makeReward, REWARD_NAMES, REWARDS, type RewardName } from './rewards.ts';
+export { loadRewardModel, RmConfig, type RmConfigInput, scoreWithRewardModel, trainRewardModel } from './rm.ts';
+export {
   DEFAULT_SFT_CONFIG,
   evalLoss,
   ModelArch,

@@ -148,7 +148,7 @@ export function register(program: Command): void {
       '--reference <model>',
       'reference model for the win-rate benchmark (default: the dataset reference answers)',
     )
-    .option('--limit <n>', 'items per task (for quick runs)', (v) => Number(v))
+    .option('--limit <n>', "items per task (default: the suite's own sizes)", (v) => Number(v))
     .option('--seed <n>', 'suite and bootstrap seed', (v) => Number(v), 0)
     .option('--concurrency <n>', 'requests in flight', (v) => Number(v), 4)
     .option('--data <files...>', 'file-based suites: POPE question files, or AMBER query file [annotations]')

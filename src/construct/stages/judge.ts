@@ -38,7 +38,8 @@ import { checkStageNames, groupBy, readResponses, readSamples, requireFinished }
  * Kinds: rule (ShapeWorld truth / reference), ai-rubric (VLFeedback aspects), ai-pairwise (both orders;
  * disagreement → tie or drop), ai-claims (RLAIF-V divide-and-conquer, score = −#rejected claims), reward-model
  * (a checkpoint of src/train/rm.ts), self (the policy judges its own outputs, SIMA: model must be the policy),
- * human (writes a task file for `mmalign studio import`, then reads the studio's exported Preferences).
+ * human (writes a task file of Sample + Response lines for `mmalign studio import --type ranking`, then reads
+ * the studio's exported Preferences).
  * The summary gives Cohen's kappa against the judge stages in `compare` on shared response pairs, and the
  * accuracy of this judge's pair orderings against the rule judge on ShapeWorld (calibration).
  */
@@ -454,21 +455,19 @@ export const judgeStage = defineStage({
         if (how === 'human') {
           const file = tasksFile(env);
           if (!existsSync(file)) {
-            // the studio imports Sample + Response lines, or Preference lines as tasks; a ranking per sample
+            // unlabelled tasks for the studio: each sample (media paths relative to the task file) then its responses;
+            // `mmalign studio --project P import FILE --type ranking` makes one ranking task per sample
             const lines: string[] = [];
             for (const [sid, rs] of bySample) {
               const s = samples.get(sid);
               if (!s || rs.length < 2) continue;
-              lines.push(
-                JSON.stringify(
-                  record(
-                    s,
-                    rs,
-                    rs.map(() => ({})),
-                    env,
-                  ),
-                ),
+              const media = s.media.map((m) =>
+                m.path === undefined
+                  ? m
+                  : { ...m, path: path.relative(path.dirname(file), path.resolve(env.mediaRoot, m.path)) },
               );
+              lines.push(JSON.stringify({ ...s, media }));
+              for (const r of rs) lines.push(JSON.stringify(r));
             }
             mkdirSync(path.dirname(file), { recursive: true });
             writeFileSync(`${file}.tmp`, `${lines.join('\n')}\n`);

@@ -209,7 +209,7 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const config = DEFAULT_WORLD_CONFIG;
   const samples = new Map<TaskName, Sample[]>();
   for (const [task, spec] of Object.entries(SHAPES_TASKS) as Array<[keyof typeof SHAPES_TASKS, TaskSpec]>) {
-    const n = ctx.limit ? Math.min(ctx.limit, spec.n) : spec.n;
+    const n = ctx.limit ?? spec.n;
     const built = buildSamples(config, {
       seed: ctx.seed,
       split: 'test',
