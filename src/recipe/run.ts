@@ -215,6 +215,7 @@ export async function runRecipe(
         params: m.params as Record<string, number>,
         seed: recipe.seed,
         steps,
+        patience: recipe.align.patience,
         batchSize: m.batchSize ?? recipe.align.batchSize,
         optim: {
           lr: m.lr ?? recipe.align.lr,
@@ -317,21 +318,26 @@ export async function runRecipe(
   // 5. the same suite on every checkpoint
   const evals = new Map<string, RunMetrics>();
   for (const [name, rec] of aligned) {
-    const e = await stage(`eval-${name}`, { ckpt: rec.key, eval: recipe.eval, seed: recipe.seed }, async (dir) => {
-      const model = await resolveModel(rec.result.checkpoint);
-      const r = await runSuite({
-        suite: recipe.eval.suite,
-        modelSpec: rec.result.checkpoint,
-        model,
-        out: dir,
-        seed: recipe.seed,
-        resamples: recipe.eval.bootstrap,
-        limit: recipe.eval.limit,
-        log,
-      });
-      await model.close?.();
-      return { metricsPath: r.metricsPath };
-    });
+    const e = await stage(
+      `eval-${name}`,
+      { ckpt: rec.key, eval: recipe.eval, world: recipe.world.config, seed: recipe.seed },
+      async (dir) => {
+        const model = await resolveModel(rec.result.checkpoint);
+        const r = await runSuite({
+          suite: recipe.eval.suite,
+          modelSpec: rec.result.checkpoint,
+          model,
+          out: dir,
+          seed: recipe.seed,
+          resamples: recipe.eval.bootstrap,
+          limit: recipe.eval.limit,
+          world,
+          log,
+        });
+        await model.close?.();
+        return { metricsPath: r.metricsPath };
+      },
+    );
     evals.set(
       name,
       RunMetrics.parse(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(e.result.metricsPath, 'utf8')))),

@@ -97,6 +97,8 @@ export const Recipe = z.strictObject({
       lr: z.number().positive().default(5e-4),
       beta: z.number().positive().default(0.1),
       batchSize: z.number().int().positive().default(16),
+      /** early stopping on held-out preference accuracy; 0 (default) = every method trains the same steps */
+      patience: z.number().int().nonnegative().default(0),
       methods: z.record(z.string(), AlignMethod).default({}),
     })
     .prefault({}),

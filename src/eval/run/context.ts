@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { CallContext, GenerateParams, VisionLanguageModel } from '../../models/types.ts';
 import { nowIso } from '../../schema/helpers.ts';
 import type { Sample } from '../../schema/index.ts';
+import type { WorldConfig } from '../../world/index.ts';
 import type { BootstrapOptions } from '../stats.ts';
 import { cacheKey, JsonlCache } from './cache.ts';
 
@@ -20,6 +21,8 @@ export interface GenOutcome {
 export interface SuiteContext {
   seed: number;
   limit?: number;
+  /** ShapeWorld knobs of the `shapes` suite (default: the world's defaults); must match the training world */
+  world?: WorldConfig;
   outDir: string;
   boot: BootstrapOptions;
   log(line: string): void;
@@ -103,6 +106,7 @@ export function textSample(id: string, prompt: string): Sample {
 export function buildContext(o: {
   seed: number;
   limit?: number;
+  world?: WorldConfig;
   outDir: string;
   boot: BootstrapOptions;
   log: (line: string) => void;
@@ -118,6 +122,7 @@ export function buildContext(o: {
   const ctx: SuiteContext = {
     seed: o.seed,
     limit: o.limit,
+    world: o.world,
     outDir: o.outDir,
     boot: o.boot,
     log: o.log,

@@ -5,6 +5,7 @@ import type { VisionLanguageModel } from '../../models/types.ts';
 import { renderRunReport } from '../../report/html.ts';
 import { RunMetrics, type RunMetricsInput } from '../../report/metrics.ts';
 import { lookup } from '../../util/table.ts';
+import type { WorldConfig } from '../../world/index.ts';
 import { buildContext, type SuiteContext } from './context.ts';
 import { type FileSuiteOptions, runAmberFileSuite, runPopeFileSuite } from './file-suites.ts';
 import { runShapesSuite, type SuiteOutput } from './shapes.ts';
@@ -36,6 +37,8 @@ export interface RunOptions {
   out: string;
   seed?: number;
   limit?: number;
+  /** ShapeWorld knobs for the `shapes` suite (default: the world's defaults) */
+  world?: WorldConfig;
   resamples?: number;
   log?: (line: string) => void;
   /** file-based suites: benchmark files, image folder, parsing rule */
@@ -65,6 +68,7 @@ export async function runSuite(o: RunOptions): Promise<RunResult> {
   const ctx = buildContext({
     seed,
     limit: o.limit,
+    world: o.world,
     outDir: o.out,
     boot: { seed, resamples: o.resamples ?? 1000 },
     log,

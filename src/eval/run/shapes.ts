@@ -206,7 +206,7 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const notes: string[] = [];
   const entries: BenchmarkEntryInput[] = [];
   const decoding: Record<string, Record<string, unknown>> = {};
-  const config = DEFAULT_WORLD_CONFIG;
+  const config = ctx.world ?? DEFAULT_WORLD_CONFIG;
   const samples = new Map<TaskName, Sample[]>();
   for (const [task, spec] of Object.entries(SHAPES_TASKS) as Array<[keyof typeof SHAPES_TASKS, TaskSpec]>) {
     const n = ctx.limit ?? spec.n;
