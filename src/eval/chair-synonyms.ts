@@ -45,9 +45,9 @@ export function parseSynonyms(text: string, variant: SynonymVariant = 'original'
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** Where the shared reference data lives (override with MMALIGN_BENCHDATA). */
+/** Where the reference benchmark files live: the repository's data/benchmarks (override with MMALIGN_BENCHDATA). */
 export function benchdataDir(): string {
-  return process.env.MMALIGN_BENCHDATA ?? path.resolve(here, '../../../shared/benchdata');
+  return process.env.MMALIGN_BENCHDATA ?? path.resolve(here, '../../data/benchmarks');
 }
 export function defaultSynonymsPath(): string {
   return path.join(benchdataDir(), 'chair_synonyms.txt');

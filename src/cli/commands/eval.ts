@@ -3,6 +3,7 @@ import { POPE_PARSER_NAMES } from '../../eval/pope.ts';
 import { UNPARSED_POLICIES } from '../../eval/reward.ts';
 import { SUITE_INFO } from '../../eval/run/suites.ts';
 import { ASR_DENOMINATORS } from '../../eval/safety.ts';
+import type { SuiteCliOptions } from '../../eval/run/cli-run.ts';
 import { commandGroup } from '../group.ts';
 
 // light tables only (no tfjs / world / report imports at registration)
@@ -44,7 +45,7 @@ export function register(program: Command): void {
     .command('chair')
     .description('CHAIRs / CHAIRi / recall of captions against ground-truth objects (COCO synonym list)')
     .requiredOption('--captions <file>', 'JSONL lines {"image_id", "caption", "objects": [...]}')
-    .option('--synonyms <file>', 'synonym list (default: the original CHAIR list in shared/benchdata)')
+    .option('--synonyms <file>', 'synonym list (default: the original CHAIR list in data/benchmarks)')
     .option('--synonyms-variant <name>', 'original (reference quirks) or cleaned', 'original')
     .option('--per-caption', 'list the hallucinated objects of every caption')
     .action(async (o: { captions: string; synonyms?: string; synonymsVariant: string; perCaption?: boolean }) => {
@@ -56,7 +57,7 @@ export function register(program: Command): void {
     .command('amber')
     .description('AMBER discriminative (and, given relation.json, generative) metrics as AMBER inference.py')
     .requiredOption('--responses <file>', 'JSON array or JSONL of {"id", "response"}')
-    .option('--annotations <file>', 'AMBER data/annotations.json (default: shared/benchdata copy)')
+    .option('--annotations <file>', 'AMBER data/annotations.json (default: the copy in data/benchmarks)')
     .option('--relation <file>', 'AMBER data/relation.json: enables the generative metrics')
     .option('--safe-words <file>', 'AMBER data/safe_words.txt')
     .option('--similarity-table <file>', 'JSON {"word\\tword": similarity} precomputed with spaCy en_core_web_lg')
@@ -154,25 +155,11 @@ export function register(program: Command): void {
     .option('--data <files...>', 'file-based suites: POPE question files, or AMBER query file [annotations]')
     .option('--images <dir>', "file-based suites: the benchmark's image folder")
     .option('--parser <name>', `pope suite: ${list(POPE_PARSER_NAMES)}`, 'pope')
-    .action(
-      async (o: {
-        suite: string;
-        model: string;
-        out?: string;
-        judge?: string;
-        reference?: string;
-        limit?: number;
-        seed: number;
-        concurrency: number;
-        data?: string[];
-        images?: string;
-        parser: string;
-      }) => {
-        const { runSuiteCli } = await import('../../eval/run/cli-run.ts');
-        const res = await runSuiteCli(o, (line) => process.stderr.write(`${line}\n`));
-        print({ out: res.out, metrics: res.metricsPath, report: res.reportPath, summary: res.summary });
-      },
-    );
+    .action(async (o: SuiteCliOptions) => {
+      const { runSuiteCli } = await import('../../eval/run/cli-run.ts');
+      const res = await runSuiteCli(o, (line) => process.stderr.write(`${line}\n`));
+      print({ out: res.out, metrics: res.metricsPath, report: res.reportPath, summary: res.summary });
+    });
 
   ev.command('compare')
     .description('Compare runs side by side with paired significance tests; writes an HTML report')

@@ -3,23 +3,23 @@ import { lookup } from '../../util/table.ts';
 import { resolveEvalModel } from './model.ts';
 import { runSuite, SUITES } from './runner.ts';
 
+/** The options of `mmalign eval run`, as commander hands them over. */
+export interface SuiteCliOptions {
+  suite: string;
+  model: string;
+  out?: string;
+  judge?: string;
+  reference?: string;
+  limit?: number;
+  seed: number;
+  concurrency: number;
+  data?: string[];
+  images?: string;
+  parser?: string;
+}
+
 /** `mmalign eval run`: resolve the model strings, run the suite, close the models, summarise. */
-export async function runSuiteCli(
-  o: {
-    suite: string;
-    model: string;
-    out?: string;
-    judge?: string;
-    reference?: string;
-    limit?: number;
-    seed: number;
-    concurrency: number;
-    data?: string[];
-    images?: string;
-    parser?: string;
-  },
-  log: (line: string) => void,
-) {
+export async function runSuiteCli(o: SuiteCliOptions, log: (line: string) => void) {
   lookup(SUITES, 'suite', o.suite);
   const out = o.out ?? path.join('runs', `eval-${o.suite}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const model = await resolveEvalModel(o.model, { concurrency: o.concurrency });
