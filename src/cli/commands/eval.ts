@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { POPE_PARSER_NAMES } from '../../eval/pope.ts';
 import { UNPARSED_POLICIES } from '../../eval/reward.ts';
+import type { SuiteCliOptions } from '../../eval/run/cli-run.ts';
 import { SUITE_INFO } from '../../eval/run/suites.ts';
 import { ASR_DENOMINATORS } from '../../eval/safety.ts';
-import type { SuiteCliOptions } from '../../eval/run/cli-run.ts';
 import { commandGroup } from '../group.ts';
 
 // light tables only (no tfjs / world / report imports at registration)
