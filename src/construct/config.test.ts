@@ -80,7 +80,7 @@ describe('construct config', () => {
       }),
     ).toEqual(['c.yaml: stages.1.input: "later" is not an earlier stage (earlier: source)']);
     expect(issues({ stages: [{ stage: 'source', shapeworld: { n: 1 }, files: ['a.jsonl'] }] })).toEqual([
-      'c.yaml: stages.0: give exactly one of `shapeworld` or `files`',
+      'c.yaml: stages.0: give exactly one of `shapeworld`, `files` or `images`',
     ]);
   });
 });

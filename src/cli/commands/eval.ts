@@ -152,7 +152,10 @@ export function register(program: Command): void {
     .option('--limit <n>', "items per task (default: the suite's own sizes)", (v) => Number(v))
     .option('--seed <n>', 'suite and bootstrap seed', (v) => Number(v), 0)
     .option('--concurrency <n>', 'requests in flight', (v) => Number(v), 4)
-    .option('--data <files...>', 'file-based suites: POPE question files, or AMBER query file [annotations]')
+    .option(
+      '--data <files...>',
+      'file-based suites: POPE question files, AMBER query file [annotations], MMHal response_template.json, or reward pairs JSONL',
+    )
     .option('--images <dir>', "file-based suites: the benchmark's image folder")
     .option('--parser <name>', `pope suite: ${list(POPE_PARSER_NAMES)}`, 'pope')
     .action(async (o: SuiteCliOptions) => {

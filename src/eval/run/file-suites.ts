@@ -36,7 +36,7 @@ const POPE_PARAMS = { temperature: 0, maxTokens: 128 };
 export const AMBER_PROMPT_SUFFIX = '\nPlease answer yes or no.';
 const AMBER_PARAMS = { temperature: 0, maxTokens: 16 };
 
-function imageSample(id: string, image: string, text: string, task: string): Sample {
+export function imageSample(id: string, image: string, text: string, task: string): Sample {
   return {
     id,
     messages: [
@@ -54,7 +54,7 @@ function imageSample(id: string, image: string, text: string, task: string): Sam
   };
 }
 
-function imagesDigest(files: Iterable<string>): { path: string; sha256: string; role: string } {
+export function imagesDigest(files: Iterable<string>): { path: string; sha256: string; role: string } {
   const h = createHash('sha256');
   let n = 0;
   for (const f of [...new Set(files)].sort()) {
@@ -68,7 +68,7 @@ function imagesDigest(files: Iterable<string>): { path: string; sha256: string; 
   };
 }
 
-function resolveImage(images: string | undefined, name: string, file: string, line: number): string {
+export function resolveImage(images: string | undefined, name: string, file: string, line: number): string {
   if (!images) throw new MmalignError('MMALIGN_USAGE', "this suite needs --images DIR (the benchmark's image folder)");
   const p = path.resolve(images, name);
   if (!existsSync(p))

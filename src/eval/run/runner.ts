@@ -8,6 +8,7 @@ import { lookup } from '../../util/table.ts';
 import type { WorldConfig } from '../../world/index.ts';
 import { buildContext, type SuiteContext } from './context.ts';
 import { type FileSuiteOptions, runAmberFileSuite, runPopeFileSuite } from './file-suites.ts';
+import { runMmhalFileSuite, runRewardFileSuite } from './mmhal-reward-suites.ts';
 import { runShapesSuite, type SuiteOutput } from './shapes.ts';
 import { SUITE_INFO, type SuiteName } from './suites.ts';
 
@@ -16,6 +17,8 @@ export const SUITES = {
   shapes: { description: SUITE_INFO.shapes, run: (ctx: SuiteContext) => runShapesSuite(ctx) },
   pope: { description: SUITE_INFO.pope, run: runPopeFileSuite },
   amber: { description: SUITE_INFO.amber, run: runAmberFileSuite },
+  mmhal: { description: SUITE_INFO.mmhal, run: runMmhalFileSuite },
+  reward: { description: SUITE_INFO.reward, run: runRewardFileSuite },
 } as const satisfies Record<
   SuiteName,
   { description: string; run: (ctx: SuiteContext, o: FileSuiteOptions) => Promise<SuiteOutput> }
