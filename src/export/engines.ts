@@ -129,8 +129,8 @@ const SWIFT_RLHF_FLAGS = [
   'dataset_num_proc',
 ] as const;
 
-/** `openrlhf.cli.train_dpo` argparse flags. openrlhf/cli/train_dpo.py (OpenRLHF 0.8.x). */
-const OPENRLHF_DPO_FLAGS = [
+/** Flags every OpenRLHF trainer CLI takes (openrlhf/cli/train_dpo.py, train_rm.py, train_kto.py; OpenRLHF 0.8.x). */
+const OPENRLHF_COMMON_FLAGS = [
   'save_path',
   'save_steps',
   'logging_steps',
@@ -143,74 +143,40 @@ const OPENRLHF_DPO_FLAGS = [
   'max_len',
   'zero_stage',
   'learning_rate',
+  'dataset',
+  'apply_chat_template',
+  'flash_attn',
+  'gradient_checkpointing',
+  'adam_offload',
+  'seed',
+] as const;
+
+/** `openrlhf.cli.train_dpo` argparse flags. */
+const OPENRLHF_DPO_FLAGS = [
+  ...OPENRLHF_COMMON_FLAGS,
   'beta',
   'ipo',
   'label_smoothing',
   'nll_loss_coef',
-  'dataset',
-  'apply_chat_template',
   'prompt_key',
   'chosen_key',
   'rejected_key',
-  'flash_attn',
-  'gradient_checkpointing',
   'ref_offload',
-  'adam_offload',
-  'seed',
 ] as const;
 
-/** `openrlhf.cli.train_rm` flags. openrlhf/cli/train_rm.py. */
-const OPENRLHF_RM_FLAGS = [
-  'save_path',
-  'save_steps',
-  'logging_steps',
-  'eval_steps',
-  'train_batch_size',
-  'micro_train_batch_size',
-  'pretrain',
-  'bf16',
-  'max_epochs',
-  'max_len',
-  'zero_stage',
-  'learning_rate',
-  'dataset',
-  'apply_chat_template',
-  'prompt_key',
-  'chosen_key',
-  'rejected_key',
-  'flash_attn',
-  'gradient_checkpointing',
-  'adam_offload',
-  'seed',
-] as const;
+/** `openrlhf.cli.train_rm` flags. */
+const OPENRLHF_RM_FLAGS = [...OPENRLHF_COMMON_FLAGS, 'prompt_key', 'chosen_key', 'rejected_key'] as const;
 
-/** `openrlhf.cli.train_kto` flags. openrlhf/cli/train_kto.py. */
+/** `openrlhf.cli.train_kto` flags. */
 const OPENRLHF_KTO_FLAGS = [
-  'save_path',
-  'save_steps',
-  'logging_steps',
-  'eval_steps',
-  'train_batch_size',
-  'micro_train_batch_size',
-  'pretrain',
-  'bf16',
-  'max_epochs',
-  'max_len',
-  'zero_stage',
-  'learning_rate',
+  ...OPENRLHF_COMMON_FLAGS,
   'beta',
   'desirable_loss_weight',
   'undesirable_loss_weight',
-  'dataset',
-  'apply_chat_template',
   'input_key',
   'output_key',
   'label_key',
-  'flash_attn',
-  'gradient_checkpointing',
   'ref_offload',
-  'adam_offload',
-  'seed',
 ] as const;
 
 /** Values the engines accept for the option that selects the loss (same sources as the key lists). */

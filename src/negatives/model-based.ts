@@ -24,6 +24,27 @@ export function truncateWords(text: string, fraction: number): string {
   return words.slice(0, keep).join(' ');
 }
 
+/**
+ * The request of an image-free continuation: the first `keepFraction` of the good answer's words as a final
+ * assistant turn of the sample with its media removed (the backend continues it).
+ */
+export function continuationRequest(
+  sample: Sample,
+  good: string,
+  keepFraction: number,
+  id: string,
+): { ask: Sample; prefix: string } {
+  const prefix = truncateWords(good, keepFraction);
+  const blind = withoutMedia(sample);
+  return { prefix, ask: { ...blind, id, messages: [...blind.messages, { role: 'assistant', content: prefix }] } };
+}
+
+/** prefix + the model's continuation, with a space unless the continuation starts with one or with punctuation. */
+export function joinContinuation(prefix: string, continuation: string): string {
+  const joiner = continuation === '' || /^[\s.,;!?]/.test(continuation) ? '' : ' ';
+  return `${prefix}${joiner}${continuation}`.trim();
+}
+
 export async function imageFreeContinuation(
   model: VisionLanguageModel,
   sample: Sample,
@@ -36,27 +57,24 @@ export async function imageFreeContinuation(
       'prefill',
       'image-free continuation needs a backend that continues a final assistant message',
     );
-  const prefix = truncateWords(good, opts.keepFraction ?? 0.5);
-  const blind = withoutMedia(sample);
-  const s: Sample = {
-    ...blind,
-    id: `${sample.id}#dropout`,
-    messages: [...blind.messages, { role: 'assistant', content: prefix }],
-  };
-  const [r] = await model.generate([s], {
+  const { ask, prefix } = continuationRequest(sample, good, opts.keepFraction ?? 0.5, `${sample.id}#dropout`);
+  const [r] = await model.generate([ask], {
     n: 1,
     temperature: opts.temperature ?? 0,
     maxTokens: opts.maxTokens ?? 48,
     seed: opts.seed ?? 0,
   });
   if (!r?.ok) return null;
-  const cont = r.generations[0]?.text ?? '';
-  const joiner = cont === '' || /^[\s.,;!?]/.test(cont) ? '' : ' ';
-  return { text: `${prefix}${joiner}${cont}`.trim(), prefix };
+  return { text: joinContinuation(prefix, r.generations[0]?.text ?? ''), prefix };
 }
 
 export const REWRITE_TEMPLATE = `Rewrite the following description of the image so that it mentions one object that is NOT in the image, keeping everything else and the same length. Reply with the rewritten description only.
 Description: {answer}`;
+
+/** The request of a rewrite: the template with `{answer}` filled, as a text-only user turn (the rewriter sees no image). */
+export function rewriteRequest(sample: Sample, good: string, template: string, id: string): Sample {
+  return { ...withoutMedia(sample), id, messages: [{ role: 'user', content: template.replace('{answer}', good) }] };
+}
 
 export async function rewriteWithHallucination(
   model: VisionLanguageModel,
@@ -64,12 +82,7 @@ export async function rewriteWithHallucination(
   good: string,
   opts: { template?: string; seed?: number; temperature?: number; maxTokens?: number } = {},
 ): Promise<string | null> {
-  const text = (opts.template ?? REWRITE_TEMPLATE).replace('{answer}', good);
-  const s: Sample = {
-    ...withoutMedia(sample),
-    id: `${sample.id}#rewrite`,
-    messages: [{ role: 'user', content: text }],
-  };
+  const s = rewriteRequest(sample, good, opts.template ?? REWRITE_TEMPLATE, `${sample.id}#rewrite`);
   const [r] = await model.generate([s], {
     n: 1,
     temperature: opts.temperature ?? 0.7,

@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import { ModelCapabilityError } from '../../models/errors.ts';
-import { truncateWords, withoutMedia } from '../../negatives/model-based.ts';
-import type { Response, Sample } from '../../schema/index.ts';
+import { continuationRequest, joinContinuation } from '../../negatives/model-based.ts';
 import { defineStage } from '../stage.ts';
 import { checkStageNames } from './common.ts';
-import { type NegItem, negativeResponse, planNegatives, referenceResponse } from './negative.ts';
-import { derivedSeed } from './responses.ts';
+import { askForNegatives, type NegItem, planNegatives } from './negative.ts';
 
 /**
  * Image-free continuation (MPO's DropoutNTP, Wang et al. 2024): keep the first `keepFraction` of a good answer's
@@ -48,49 +46,27 @@ export const dropoutStage = defineStage({
           );
         yield* planNegatives(env, ctx, p.from, p.maxGood);
       },
-      async run(item: { key: string; data: NegItem }, env) {
-        const { sample, goods } = item.data;
-        const m = await env.model(p.model);
-        const records: Response[] = p.from || !goods.length ? [] : [referenceResponse(sample, env)];
-        let requests = 0;
-        for (const [g, good] of goods.entries()) {
-          const prefix = truncateWords(good.text, p.keepFraction);
-          const blind = withoutMedia(sample);
-          const ask: Sample = {
-            ...blind,
-            id: `${sample.id}#dropout${g}`,
-            messages: [...blind.messages, { role: 'assistant', content: prefix }],
-          };
-          const [r] = await m.model.generate(
-            [ask],
-            {
-              n: 1,
-              temperature: p.temperature,
-              maxTokens: p.maxTokens,
-              seed: derivedSeed(env.seed, sample.id, 'dropout', String(g)),
-            },
-            { signal: env.signal },
-          );
-          if (!r.ok) return { ok: false, error: r.error };
-          requests++;
-          const cont = r.generations[0]?.text ?? '';
-          const joiner = cont === '' || /^[\s.,;!?]/.test(cont) ? '' : ' ';
-          const text = `${prefix}${joiner}${cont}`.trim();
-          if (text === good.text.trim()) continue;
-          records.push(
-            negativeResponse(sample, env, {
-              id: `${sample.id}/dropout/${g}`,
-              text,
-              model: p.model,
-              strategy: 'dropout',
-              visual: 'none',
-              good,
-              extra: { prefix, modelId: m.model.id },
-            }),
-          );
-        }
-        return { ok: true, records, usage: { requests, promptTokens: 0, completionTokens: 0 } };
-      },
+      run: (item: { key: string; data: NegItem }, env) =>
+        askForNegatives(item, env, {
+          ...p,
+          strategy: 'dropout',
+          visual: 'none',
+          request: (good, g) => {
+            const { ask, prefix } = continuationRequest(
+              item.data.sample,
+              good.text,
+              p.keepFraction,
+              `${item.data.sample.id}#dropout${g}`,
+            );
+            return {
+              ask,
+              finish: (reply) => {
+                const text = joinContinuation(prefix, reply);
+                return text === good.text.trim() ? null : { text, extra: { prefix } };
+              },
+            };
+          },
+        }),
       async concurrency(env) {
         return (await env.model(p.model)).capacity;
       },

@@ -1,7 +1,8 @@
 import { ruleScore } from '../../judges/rule.ts';
 import type { Provenance, Response, Sample } from '../../schema/index.ts';
-import type { StageBuildContext, StageEnv, WorkItem } from '../stage.ts';
+import type { StageBuildContext, StageEnv, WorkItem, WorkOutcome } from '../stage.ts';
 import { goodAnswers, groupBy, readResponses, readSamples, requireFinished } from './common.ts';
+import { derivedSeed } from './responses.ts';
 
 /**
  * What the negative stages (inject, rewrite, dropout) share: they read the Samples of their input and make a
@@ -77,4 +78,62 @@ export function negativeResponse(
       extra: { goodText: f.good.text, ...(f.good.responseId ? { goodResponseId: f.good.responseId } : {}), ...f.extra },
     },
   };
+}
+
+/**
+ * The loop of the model-based negative stages (rewrite, dropout): one request per good answer of the item; `finish`
+ * turns the reply into the rejected text (null = no negative, e.g. the model echoed the good answer); the reference
+ * is emitted first when the goods are references; usage is summed; a failed request fails the whole item.
+ */
+export async function askForNegatives(
+  item: WorkItem<NegItem>,
+  env: StageEnv,
+  o: {
+    model: string;
+    from?: string;
+    strategy: string;
+    temperature: number;
+    maxTokens: number;
+    visual?: Response['visual'];
+    request: (
+      good: NegItem['goods'][number],
+      g: number,
+    ) => { ask: Sample; finish: (reply: string) => { text: string; extra?: Record<string, unknown> } | null };
+  },
+): Promise<WorkOutcome> {
+  const { sample, goods } = item.data;
+  const m = await env.model(o.model);
+  const records: Response[] = o.from || !goods.length ? [] : [referenceResponse(sample, env)];
+  const usage = { requests: 0, promptTokens: 0, completionTokens: 0 };
+  for (const [g, good] of goods.entries()) {
+    const { ask, finish } = o.request(good, g);
+    const [r] = await m.model.generate(
+      [ask],
+      {
+        n: 1,
+        temperature: o.temperature,
+        maxTokens: o.maxTokens,
+        seed: derivedSeed(env.seed, sample.id, o.strategy, String(g)),
+      },
+      { mediaRoot: env.mediaRoot, signal: env.signal },
+    );
+    if (!r.ok) return { ok: false, error: r.error };
+    usage.requests++;
+    usage.promptTokens += r.usage?.promptTokens ?? 0;
+    usage.completionTokens += r.usage?.completionTokens ?? 0;
+    const made = finish(r.generations[0]?.text ?? '');
+    if (!made) continue;
+    records.push(
+      negativeResponse(sample, env, {
+        id: `${sample.id}/${o.strategy}/${g}`,
+        text: made.text,
+        model: o.model,
+        strategy: o.strategy,
+        visual: o.visual,
+        good,
+        extra: { ...made.extra, modelId: m.model.id },
+      }),
+    );
+  }
+  return { ok: true, records, usage };
 }

@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { REWRITE_TEMPLATE, withoutMedia } from '../../negatives/model-based.ts';
-import type { Response, Sample } from '../../schema/index.ts';
+import { REWRITE_TEMPLATE, rewriteRequest } from '../../negatives/model-based.ts';
 import { defineStage } from '../stage.ts';
 import { checkStageNames } from './common.ts';
-import { type NegItem, negativeResponse, planNegatives, referenceResponse } from './negative.ts';
-import { derivedSeed } from './responses.ts';
+import { askForNegatives, type NegItem, planNegatives } from './negative.ts';
 
 /**
  * Model-based hallucination rewriting (HA-DPO, RE-ALIGN): any backend rewrites a good answer by a prompt template
@@ -40,48 +38,18 @@ export const rewriteStage = defineStage({
       models: [p.model],
       count: (env) => env.countInput(input),
       plan: (env) => planNegatives(env, ctx, p.from, p.maxGood),
-      async run(item: { key: string; data: NegItem }, env) {
-        const { sample, goods } = item.data;
-        const m = await env.model(p.model);
-        const records: Response[] = p.from || !goods.length ? [] : [referenceResponse(sample, env)];
-        let requests = 0;
-        let promptTokens = 0;
-        let completionTokens = 0;
-        for (const [g, good] of goods.entries()) {
-          const ask: Sample = {
-            ...withoutMedia(sample),
-            id: `${sample.id}#rewrite${g}`,
-            messages: [{ role: 'user', content: p.template.replace('{answer}', good.text) }],
-          };
-          const [r] = await m.model.generate(
-            [ask],
-            {
-              n: 1,
-              temperature: p.temperature,
-              maxTokens: p.maxTokens,
-              seed: derivedSeed(env.seed, sample.id, 'rewrite', String(g)),
+      run: (item: { key: string; data: NegItem }, env) =>
+        askForNegatives(item, env, {
+          ...p,
+          strategy: 'rewrite',
+          request: (good, g) => ({
+            ask: rewriteRequest(item.data.sample, good.text, p.template, `${item.data.sample.id}#rewrite${g}`),
+            finish: (reply) => {
+              const text = reply.trim();
+              return text && text !== good.text.trim() ? { text } : null;
             },
-            { mediaRoot: env.mediaRoot, signal: env.signal },
-          );
-          if (!r.ok) return { ok: false, error: r.error };
-          requests++;
-          promptTokens += r.usage?.promptTokens ?? 0;
-          completionTokens += r.usage?.completionTokens ?? 0;
-          const text = r.generations[0]?.text.trim() ?? '';
-          if (!text || text === good.text.trim()) continue;
-          records.push(
-            negativeResponse(sample, env, {
-              id: `${sample.id}/rewrite/${g}`,
-              text,
-              model: p.model,
-              strategy: 'rewrite',
-              good,
-              extra: { modelId: m.model.id },
-            }),
-          );
-        }
-        return { ok: true, records, usage: { requests, promptTokens, completionTokens } };
-      },
+          }),
+        }),
       async concurrency(env) {
         return (await env.model(p.model)).capacity;
       },
