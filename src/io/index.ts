@@ -7,6 +7,7 @@ export {
   type JsonlWriterOptions,
   readJsonArray,
   readJsonl,
+  readJsonlRecords,
   readJsonlValues,
   writeJsonl,
 } from './jsonl.ts';

@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { tempDir } from '../../test/helpers/cli.ts';
-import { type JsonlEntry, JsonlWriter, readJsonArray, readJsonl, writeJsonl } from './jsonl.ts';
+import type { RecordValidationError } from '../util/errors.ts';
+import { type JsonlEntry, JsonlWriter, readJsonArray, readJsonl, readJsonlRecords, writeJsonl } from './jsonl.ts';
 
 let dir: string;
 let cleanup: () => void;
@@ -117,5 +119,31 @@ describe('writers', () => {
     }
     expect(n).toBe(200_000);
     expect(sum).toBe((199_999 * 200_000) / 2);
+  });
+});
+
+describe('readJsonlRecords', () => {
+  const t = tempDir('mmalign-records-');
+  afterAll(() => t.cleanup());
+  const Row = z.strictObject({ id: z.string(), n: z.number() });
+
+  it('parses every line, and reports every bad line and field at once with file:line', async () => {
+    const good = path.join(t.dir, 'good.jsonl');
+    writeFileSync(good, '{"id":"a","n":1}\n{"id":"b","n":2}\n');
+    expect(await readJsonlRecords(good, Row)).toEqual([
+      { id: 'a', n: 1 },
+      { id: 'b', n: 2 },
+    ]);
+    const bad = path.join(t.dir, 'bad.jsonl');
+    writeFileSync(bad, '{"id":"a","n":"x"}\n{"id":\n{"id":"c","n":3,"extra":1}\n');
+    const err = await readJsonlRecords(bad, Row).then(
+      () => null,
+      (e: unknown) => e as RecordValidationError,
+    );
+    expect(err?.issues.map((i) => [i.line, i.path])).toEqual([
+      [1, 'n'],
+      [2, '(line)'],
+      [3, '(record)'],
+    ]);
   });
 });

@@ -1,6 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readFile } from 'node:fs/promises';
-import type { ValidationIssue } from '../util/errors.ts';
+import type { z } from 'zod';
+import { zodIssues } from '../schema/validate.ts';
+import { RecordValidationError, type ValidationIssue } from '../util/errors.ts';
 import { atomicOutput } from './atomic.ts';
 
 /**
@@ -226,4 +228,20 @@ export async function countJsonlLines(file: string): Promise<number> {
     }
   }
   return lineHasContent ? n + 1 : n;
+}
+
+/**
+ * Every record of a JSONL file, each parsed by `schema`; all bad lines and fields are collected first and thrown as
+ * one RecordValidationError naming file:line:field (nothing is silently skipped). For files that fit in memory.
+ */
+export async function readJsonlRecords<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>[]> {
+  const issues: ValidationIssue[] = [];
+  const out: z.infer<S>[] = [];
+  for await (const { line, value } of readJsonlValues(file, (i) => issues.push(i))) {
+    const r = schema.safeParse(value);
+    if (r.success) out.push(r.data);
+    else issues.push(...zodIssues(r.error, { file, line }));
+  }
+  if (issues.length) throw new RecordValidationError(issues);
+  return out;
 }

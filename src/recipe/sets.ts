@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { MediaStore, readJsonlValues, writeJsonl } from '../io/index.ts';
+import { MediaStore, readJsonlRecords, writeJsonl } from '../io/index.ts';
 import { type PairStats, pairResponses, preferenceId, preferenceStats, ruleScore } from '../judges/index.ts';
 import type { VisionLanguageModel } from '../models/types.ts';
 import { type CorruptionName, corruptImage, type InjectionName, injectHallucination } from '../negatives/index.ts';
 import { Preference, type PreferenceOf, Sample } from '../schema/index.ts';
-import { MmalignError, RecordValidationError, type ValidationIssue } from '../util/errors.ts';
+import { MmalignError } from '../util/errors.ts';
 import { createRng, seedFrom } from '../util/rng.ts';
 import { priorPartners, type WorldConfig } from '../world/index.ts';
 import type { ConstructSet } from './schema.ts';
@@ -41,29 +41,8 @@ export interface SetContext {
   run: string;
 }
 
-export async function readSamples(file: string): Promise<Sample[]> {
-  const issues: ValidationIssue[] = [];
-  const out: Sample[] = [];
-  for await (const { line, value } of readJsonlValues(file, (i) => issues.push(i))) {
-    const r = Sample.safeParse(value);
-    if (r.success) out.push(r.data);
-    else issues.push({ code: 'invalid_sample', file, line, message: r.error.issues[0]?.message ?? 'invalid' });
-  }
-  if (issues.length) throw new RecordValidationError(issues);
-  return out;
-}
-
-export async function readPreferences(file: string): Promise<Preference[]> {
-  const issues: ValidationIssue[] = [];
-  const out: Preference[] = [];
-  for await (const { line, value } of readJsonlValues(file, (i) => issues.push(i))) {
-    const r = Preference.safeParse(value);
-    if (r.success) out.push(r.data);
-    else issues.push({ code: 'invalid_preference', file, line, message: r.error.issues[0]?.message ?? 'invalid' });
-  }
-  if (issues.length) throw new RecordValidationError(issues);
-  return out;
-}
+export const readSamples = (file: string): Promise<Sample[]> => readJsonlRecords(file, Sample);
+export const readPreferences = (file: string): Promise<Preference[]> => readJsonlRecords(file, Preference);
 
 /** The exact caption of a ShapeWorld prompt (train references may carry caption noise on purpose). */
 export function exactCaption(s: Sample): string {
