@@ -7,11 +7,14 @@
  *  3. grpo with the verifiable reward on count questions, held-out greedy accuracy before and after.
  *
  *   npx tsx bench/objectives-shapeworld.ts --sft out/ckpt/sft [--out DIR] [--pairs 400] [--steps 60]
- *        [--grpo-steps 40] [--grpo-lr 1e-4] [--seed 0] [--only dpo,mdpo,sft,grpo]
+ *        [--grpo-steps 40] [--grpo-lr 1e-4] [--seed 0] [--only dpo,mdpo,sft,grpo (any pair objective)] [--lr 2e-4] [--beta 0.1]
+ *        [--recipe recipes/shapes-hallucination.yaml]   (ShapeWorld knobs: the recipe's `world.config`, which the
+ *                                                         SFT checkpoint should have been trained on)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { disposeVlm, generateText, initTf, loadCheckpoint, type Vlm } from '../src/nn/index.ts';
+import { loadRecipe } from '../src/recipe/index.ts';
 import type { Sample } from '../src/schema/index.ts';
 import { loadPromptData, type PromptExample, trainGrpo } from '../src/train/grpo.ts';
 import { trainPreference } from '../src/train/pref.ts';
@@ -43,14 +46,29 @@ const grpoSteps = Number(opt('grpo-steps', '40'));
 const seed = Number(opt('seed', '0'));
 const grpoLr = Number(opt('grpo-lr', '1e-4'));
 const only = new Set(opt('only', 'dpo,mdpo,sft,grpo').split(','));
+const prefLr = Number(opt('lr', '2e-4'));
+const beta = Number(opt('beta', '0.1'));
 const log = (...x: unknown[]) => console.log(new Date().toISOString().slice(11, 19), ...x);
 
 await initTf();
 mkdirSync(out, { recursive: true });
 const trainDir = path.join(out, 'world-train');
 const testDir = path.join(out, 'world-test');
-generateWorld({}, { seed: 101 + seed, n: nPairs, outDir: trainDir, tasks: ['caption', 'count'], splits: ['train'] });
-generateWorld({}, { seed: 202 + seed, n: 120, outDir: testDir, tasks: ['caption', 'count'], splits: ['test'] });
+const worldConfig = loadRecipe(opt('recipe', 'recipes/shapes-hallucination.yaml')).world.config;
+generateWorld(worldConfig, {
+  seed: 101 + seed,
+  n: nPairs,
+  outDir: trainDir,
+  tasks: ['caption', 'count'],
+  splits: ['train'],
+});
+generateWorld(worldConfig, {
+  seed: 202 + seed,
+  n: 120,
+  outDir: testDir,
+  tasks: ['caption', 'count'],
+  splits: ['test'],
+});
 
 // --- 1. hallucination pairs -------------------------------------------------------------------------------
 const trainPrompts = await loadPromptData(trainDir, { imageSize: 48, tasks: ['caption'] });
@@ -144,7 +162,16 @@ function countAccuracy(m: Vlm) {
   return Number((right / testCounts.length).toFixed(4));
 }
 
-const results: Record<string, unknown> = { sft: sftDir, seed, pairs: lines.length, steps, grpoSteps, grpoLr };
+const results: Record<string, unknown> = {
+  sft: sftDir,
+  seed,
+  pairs: lines.length,
+  steps,
+  lr: prefLr,
+  beta,
+  grpoSteps,
+  grpoLr,
+};
 {
   const base = await loadCheckpoint(sftDir);
   results.baseline = { chair: chair(base, testCaptions), countAccuracy: countAccuracy(base) };
@@ -154,18 +181,19 @@ const results: Record<string, unknown> = { sft: sftDir, seed, pairs: lines.lengt
 
 // --- 2. preference runs -------------------------------------------------------------------------------------
 const prefData = await loadPrefData(trainDir, { imageSize: 48 });
-for (const objective of ['dpo', 'mdpo', 'sft'].filter((o) => only.has(o))) {
+for (const objective of [...only].filter((o) => o !== 'grpo')) {
   const model = await loadCheckpoint(sftDir);
   const t0 = performance.now();
   const r = await trainPreference({
     config: {
       objective,
+      beta,
       steps,
       batchSize: 16,
       seed,
       evalEvery: 20,
       patience: 0,
-      optim: { lr: 2e-4, minLr: 2e-5, warmupSteps: 5 },
+      optim: { lr: prefLr, minLr: prefLr / 10, warmupSteps: 5 },
     },
     model,
     train: prefData.examples,

@@ -1,5 +1,5 @@
 """The embedded VLM of src/nn/vlm.ts in PyTorch, for bench/train-throughput.ts: same architecture (ViT patch
-encoder by reshape + linear, M×M patch merge, 2-layer projector, pre-LN decoder with prefix-LM mask, ReLU block MLPs, GELU (tanh) projector, untied head), same
+encoder by reshape + linear, optional normalised-patch embedding, M×M patch merge, optional image summary, 2-layer projector, pre-LN decoder with prefix-LM mask, ReLU block MLPs, GELU (tanh) projector, untied head), same
 batch shapes, AdamW + global-norm clipping. Prints one JSON line: positions/s of full training steps.
 
 usage: python3 train_throughput_torch.py '{"imageSize":48,...,"batch":32,"textLen":34,"steps":30,"threads":1}'
@@ -52,6 +52,9 @@ class Vlm(nn.Module):
         self.E = self.g * self.g
         self.P = self.E // (self.m * self.m)
         self.patch = nn.Linear(self.p * self.p * 3, c)
+        self.patch_norm = nn.Linear(self.p * self.p * 3, c, bias=False) if cfg.get("patchNorm") else None
+        self.summary = cfg.get("imageSummary", "none")
+        self.film = nn.Linear(c, c, bias=False) if self.summary == "film" else None
         self.vpos = nn.Parameter(torch.randn(self.E, c) * 0.02)
         self.enc = nn.ModuleList([Block(c, h, f) for _ in range(cfg["encLayers"])])
         self.vln = nn.LayerNorm(c)
@@ -67,7 +70,11 @@ class Vlm(nn.Module):
     def forward(self, images, ids):
         b, i = images.shape[0], images.shape[1]
         x = images.view(b, self.g, self.p, self.g, self.p, 3).permute(0, 1, 3, 2, 4, 5).reshape(b, self.E, -1)
-        x = self.patch(x) + self.vpos
+        e = self.patch(x)
+        if self.patch_norm is not None:  # pixels normalised over each patch, as src/nn/vlm.ts
+            mean, var = x.mean(-1, keepdim=True), x.var(-1, unbiased=False, keepdim=True)
+            e = e + self.patch_norm((x - mean) / torch.sqrt(var + 1e-3))
+        x = e + self.vpos
         for blk in self.enc:
             x = blk(x, None)
         x = self.vln(x)
@@ -77,7 +84,11 @@ class Vlm(nn.Module):
         x = self.proj2(F.gelu(self.proj1(x), approximate="tanh"))
         t = ids.shape[1]
         s = self.P + t
-        h = torch.cat([x, self.embed(ids)], 1) + self.tpos[:s]
+        text = self.embed(ids)
+        if self.summary != "none":  # image summary s: e + s, or e * (1 + s W) + s (FiLM), as src/nn/vlm.ts
+            s_ = x.mean(1, keepdim=True)
+            text = (text * (1 + self.film(s_)) if self.film is not None else text) + s_
+        h = torch.cat([x, text], 1) + self.tpos[:s]
         allowed = torch.tril(torch.ones(s, s, dtype=torch.bool))
         allowed[: self.P, : self.P] = True
         mask = torch.zeros(s, s).masked_fill(~allowed, -1e9)

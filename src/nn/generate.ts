@@ -180,13 +180,14 @@ function tidyState(fn: () => DecodeState): DecodeState {
   let out: DecodeState | undefined;
   tf.tidy(() => {
     out = fn();
-    return [out.logits, ...out.caches.flatMap((c) => [c.kT, c.v])];
+    return [out.logits, ...out.caches.flatMap((c) => [c.kT, c.v]), ...(out.summary ? [out.summary] : [])];
   });
   return out as DecodeState;
 }
 
 function disposeState(s: DecodeState): void {
   s.logits.dispose();
+  s.summary?.dispose();
   for (const c of s.caches) {
     c.kT.dispose();
     c.v.dispose();

@@ -31,9 +31,13 @@ function image(seed: number, size = 16): Uint8Array {
 }
 
 let m: Vlm;
+let summarised: Vlm;
 beforeAll(async () => {
   await initTf();
   m = createVlm(ARCH, WordTokenizer.fromTexts(TEXTS), 7);
+  summarised = createVlm({ ...ARCH, imageSummary: 'film', patchNorm: true }, WordTokenizer.fromTexts(TEXTS), 7);
+  // FiLM starts at zero (plain `add`); random values make the test exercise the product
+  summarised.weights.text.film?.assign(tf.randomNormal([16, 16], 0, 0.5, 'float32', 3));
 });
 
 describe('vlm shapes', () => {
@@ -103,31 +107,42 @@ describe('causal masking', () => {
 });
 
 describe('decoding', () => {
-  it('KV-cache steps give the same logits as a full recompute', () => {
-    const seq = [2, 5, 6, 3, 7, 8, 9, 10];
-    const prefixLen = 4;
-    const out = tf.tidy(() => {
-      const imgs = tf.tensor4d(imagesToFloat([image(4)], 16), [1, 16, 16, 3]);
-      let state = prefill(m.weights, m.config, imgs, tf.tensor2d([seq.slice(0, prefixLen)], undefined, 'int32'));
-      const cached: tf.Tensor[] = [state.logits];
-      for (let t = prefixLen; t < seq.length; t++) {
-        state = step(m.weights, m.config, state, tf.tensor1d([seq[t] as number], 'int32'));
-        cached.push(state.logits);
-      }
-      const full: tf.Tensor[] = [];
-      for (let t = prefixLen; t <= seq.length; t++) {
-        full.push(prefill(m.weights, m.config, imgs, tf.tensor2d([seq.slice(0, t)], undefined, 'int32')).logits);
-      }
-      return [tf.concat(cached), tf.concat(full)];
-    });
-    const [a, b] = out as [tf.Tensor, tf.Tensor];
-    const x = a.dataSync();
-    const y = b.dataSync();
-    expect(x.length).toBe(y.length);
-    for (let i = 0; i < x.length; i++) expect(x[i]).toBeCloseTo(y[i] as number, 4);
-    a.dispose();
-    b.dispose();
-  });
+  it.each([false, true])(
+    'KV-cache steps give the same logits as a full recompute (image summary and normalised patches: %s)',
+    (summary) => {
+      const model = summary ? summarised : m;
+      const seq = [2, 5, 6, 3, 7, 8, 9, 10];
+      const prefixLen = 4;
+      const out = tf.tidy(() => {
+        const imgs = tf.tensor4d(imagesToFloat([image(4)], 16), [1, 16, 16, 3]);
+        let state = prefill(
+          model.weights,
+          model.config,
+          imgs,
+          tf.tensor2d([seq.slice(0, prefixLen)], undefined, 'int32'),
+        );
+        const cached: tf.Tensor[] = [state.logits];
+        for (let t = prefixLen; t < seq.length; t++) {
+          state = step(model.weights, model.config, state, tf.tensor1d([seq[t] as number], 'int32'));
+          cached.push(state.logits);
+        }
+        const full: tf.Tensor[] = [];
+        for (let t = prefixLen; t <= seq.length; t++) {
+          full.push(
+            prefill(model.weights, model.config, imgs, tf.tensor2d([seq.slice(0, t)], undefined, 'int32')).logits,
+          );
+        }
+        return [tf.concat(cached), tf.concat(full)];
+      });
+      const [a, b] = out as [tf.Tensor, tf.Tensor];
+      const x = a.dataSync();
+      const y = b.dataSync();
+      expect(x.length).toBe(y.length);
+      for (let i = 0; i < x.length; i++) expect(x[i]).toBeCloseTo(y[i] as number, 4);
+      a.dispose();
+      b.dispose();
+    },
+  );
 
   it('sampled log-probs equal the teacher-forced log-probs the decoder assigns to the same text', () => {
     const img = image(5);
@@ -266,7 +281,11 @@ describe('training', () => {
 });
 
 describe('checkpoints', () => {
-  it('round-trips weights bit-exactly through safetensors + config.json + tokenizer.json', async () => {
+  it.each([
+    ['plain', () => m],
+    ['with FiLM summary and normalised patches', () => summarised],
+  ])('round-trips weights bit-exactly through safetensors + config.json + tokenizer.json (%s)', async (_, model) => {
+    const m = model();
     const dir = await mkdtemp(path.join(tmpdir(), 'mmalign-ckpt-'));
     await saveCheckpoint(dir, m, { training: { steps: 1 }, data: { path: 'x', sha256: 'a'.repeat(64), samples: 3 } });
     const back = await loadCheckpoint(dir);

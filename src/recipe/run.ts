@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runSuite } from '../eval/run/runner.ts';
 import { resolveModel } from '../models/registry.ts';
@@ -91,14 +91,14 @@ export async function runRecipe(
   });
   const promptWorld = await stage(
     'prompts',
-    { world: recipe.world.config, n: recipe.construct.prompts, seed: recipe.seed },
+    { world: recipe.world.config, n: recipe.construct.prompts, seed: recipe.seed, split: recipe.construct.split },
     async (dir) => {
       generateWorld(world, {
         seed: recipe.seed + 7919,
         n: recipe.construct.prompts,
         outDir: dir,
         tasks: ['caption'],
-        splits: ['train'],
+        splits: [recipe.construct.split],
       });
       return { dir };
     },
@@ -284,7 +284,9 @@ export async function runRecipe(
       cost.completionTokens += setRes.cost.completionTokens;
       const ckpt = path.join(dir, `round-${round + 1}`);
       const done = existsSync(path.join(ckpt, 'config.json')) && existsSync(path.join(ckpt, 'round.json'));
-      if (!done) {
+      if (done) {
+        pairs += (JSON.parse(readFileSync(path.join(ckpt, 'round.json'), 'utf8')) as { pairs: number }).pairs;
+      } else {
         const { r, pairs: n } = await trainOn(
           `${name} round ${round + 1}`,
           m,
@@ -338,10 +340,7 @@ export async function runRecipe(
         return { metricsPath: r.metricsPath };
       },
     );
-    evals.set(
-      name,
-      RunMetrics.parse(JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(e.result.metricsPath, 'utf8')))),
-    );
+    evals.set(name, RunMetrics.parse(JSON.parse(readFileSync(e.result.metricsPath, 'utf8'))));
   }
 
   // 6. compare: against SFT and against the SFT-on-chosen control

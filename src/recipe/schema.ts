@@ -86,8 +86,14 @@ export const Recipe = z.strictObject({
   sft: z.record(z.string(), z.unknown()).default({}),
   construct: z
     .strictObject({
-      /** caption prompts (train split, fresh scenes) the preference sets are built from */
+      /** caption prompts (fresh scenes, never the eval suite's) the preference sets are built from */
       prompts: z.number().int().positive().default(400),
+      /**
+       * ShapeWorld split whose statistics the prompt scenes follow: `train` (the SFT distribution) or `test` (triggers
+       * often drawn without their partner: the scenes where the co-occurrence prior misleads, as counterfactual
+       * preference data targets them)
+       */
+      split: z.enum(['train', 'test']).default('train'),
       sets: z.record(z.string(), ConstructSet).default({}),
     })
     .prefault({}),

@@ -46,6 +46,7 @@ export {
   type SftProgress,
   type SftResult,
   type SftRunOptions,
+  sftBatchSchedule,
   sftTokenizer,
   trainSft,
 } from './sft.ts';

@@ -7,7 +7,7 @@ import { loadCheckpoint, namedWeights } from '../nn/index.ts';
 import { initTf } from '../nn/tf.ts';
 import type { SftExample } from './data.ts';
 import { loadSftData } from './data.ts';
-import { type SftConfigInput, trainSft } from './sft.ts';
+import { SftConfig, type SftConfigInput, sftBatchSchedule, trainSft } from './sft.ts';
 
 const CONFIG: SftConfigInput = {
   model: {
@@ -142,5 +142,44 @@ describe('loadSftData', () => {
     await expect(loadSftData(dir, { imageSize: 16 })).rejects.toThrow(/samples\.jsonl:2/);
     await writeFile(path.join(dir, 'samples.jsonl'), `${sample('s1', 'x').replace('a.png', 'missing.png')}\n`);
     await expect(loadSftData(dir, { imageSize: 16 })).rejects.toThrow(/samples\.jsonl:1.*missing\.png/);
+  });
+});
+
+describe('sftBatchSchedule', () => {
+  const tasks = ['caption', 'pope', 'count'];
+  const train: SftExample[] = Array.from({ length: 60 }, (_, i) => ({
+    id: `t${i}`,
+    task: tasks[i % 3],
+    image: null,
+    prompt: 'p',
+    answer: 'a '.repeat(1 + (i % 5)),
+  }));
+  const lengths = train.map((e) => e.answer.length);
+  const taskOf = (i: number) => train[i]?.task;
+
+  it('trains each curriculum phase on its tasks only, then on every task', () => {
+    const config = SftConfig.parse({ batchSize: 8, lengthWindow: 2, curriculum: [{ steps: 5, tasks: ['caption'] }] });
+    const at = sftBatchSchedule(config, train, lengths);
+    for (let s = 0; s < 5; s++) expect(new Set(at(s).map(taskOf))).toEqual(new Set(['caption']));
+    const later = new Set(Array.from({ length: 10 }, (_, k) => at(5 + k).map(taskOf)).flat());
+    expect(later).toEqual(new Set(tasks));
+    // a pure function of the step: a resumed run asks again and gets the same batch
+    expect(sftBatchSchedule(config, train, lengths)(7)).toEqual(at(7));
+    // each phase's pool is shuffled per epoch: five batches of 8 draw each of the 20 captions exactly twice
+    const plain = sftBatchSchedule({ ...config, lengthWindow: 1 }, train, lengths);
+    const counts = new Map<number, number>();
+    for (let s = 0; s < 5; s++) for (const i of plain(s)) counts.set(i, (counts.get(i) ?? 0) + 1);
+    expect([counts.size, new Set(counts.values())]).toEqual([20, new Set([2])]);
+  });
+
+  it('without a curriculum, every batch is drawn from all examples, each once per epoch', () => {
+    const at = sftBatchSchedule(SftConfig.parse({ batchSize: 6, lengthWindow: 5 }), train, lengths);
+    const epoch = Array.from({ length: 10 }, (_, s) => at(s)).flat();
+    expect(new Set(epoch).size).toBe(60);
+  });
+
+  it('names the phase whose tasks have no examples', () => {
+    const config = SftConfig.parse({ curriculum: [{ steps: 5, tasks: ['spatial'] }] });
+    expect(() => sftBatchSchedule(config, train, lengths)).toThrow(/curriculum\[0\].*spatial/);
   });
 });

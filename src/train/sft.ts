@@ -39,8 +39,11 @@ import type { SftExample } from './data.ts';
 
 export const ModelArch = VlmConfig.omit({ vocabSize: true }).extend({
   imageSize: z.number().int().positive().default(48),
-  patchSize: z.number().int().positive().default(8),
-  mergeSize: z.number().int().positive().default(2),
+  // 16 px patches on a 48 px image: one patch per cell of ShapeWorld's 3×3 grid, 9 visual tokens
+  patchSize: z.number().int().positive().default(16),
+  mergeSize: z.number().int().positive().default(1),
+  imageSummary: z.enum(['none', 'add', 'film']).default('add'),
+  patchNorm: z.boolean().default(true),
   dModel: z.number().int().positive().default(64),
   nHeads: z.number().int().positive().default(2),
   encLayers: z.number().int().nonnegative().default(1),
@@ -75,6 +78,14 @@ export const SftConfig = z.strictObject({
   split: z.string().default('train'),
   /** tasks to train on (default: every task in the data) */
   tasks: z.array(z.string()).optional(),
+  /**
+   * Task curriculum: phases run in order, each for `steps` steps on its `tasks` only; the steps left after the
+   * last phase train on every task. A tiny VLM trained on the full mixture from step 0 settles on the language prior
+   * and never starts looking at the image; captions first make it ground, the mixture then adds the other skills.
+   */
+  curriculum: z
+    .array(z.strictObject({ steps: z.number().int().positive(), tasks: z.array(z.string()).min(1) }))
+    .default([]),
 });
 export type SftConfig = z.output<typeof SftConfig>;
 export type SftConfigInput = z.input<typeof SftConfig>;
@@ -110,6 +121,8 @@ export interface SftRunOptions {
   /** recorded in config.json */
   data?: CheckpointConfig['data'];
   tokenizer?: WordTokenizer;
+  /** start from this model's weights (trainable; its architecture and tokenizer win over `config.model`) */
+  init?: Vlm;
   onProgress?: (p: SftProgress) => void;
   /** stops after the current step, writes `<outDir>/last` and returns with `stopped: true` (resume later) */
   signal?: AbortSignal;
@@ -178,6 +191,101 @@ function resumeKey(c: SftConfig): string {
   return JSON.stringify(rest);
 }
 
+interface Phase {
+  start: number;
+  /** exclusive; the last phase ends at Infinity */
+  end: number;
+  /** indices into the training examples */
+  pool: number[];
+}
+
+/** The curriculum's phases over step ranges, each with the examples of its tasks. */
+function curriculumPhases(config: SftConfig, train: readonly SftExample[]): Phase[] {
+  const all = train.map((_, i) => i);
+  const phases: Phase[] = [];
+  let start = 0;
+  for (const [k, c] of config.curriculum.entries()) {
+    const pool = all.filter((i) => {
+      const task = train[i]?.task;
+      return task === undefined || c.tasks.includes(task);
+    });
+    if (pool.length === 0) {
+      throw new MmalignError(
+        'MMALIGN_NO_DATA',
+        `curriculum[${k}]: no training examples of tasks ${c.tasks.join(', ')}`,
+        {
+          hint: 'the phase tasks must be among the tasks of the data',
+        },
+      );
+    }
+    phases.push({ start, end: start + c.steps, pool });
+    start += c.steps;
+  }
+  phases.push({ start, end: Number.POSITIVE_INFINITY, pool: all });
+  return phases;
+}
+
+/**
+ * Batches over `pool` as a pure function of the batch index: epoch e is a shuffle seeded by (seed, phase, e); each
+ * window of `window` batches is sorted by length before being cut (short yes/no rows are not padded to caption
+ * length), then the window's batches are shuffled.
+ */
+function lengthBucketedBatches(
+  pool: readonly number[],
+  lengths: readonly number[],
+  batchSize: number,
+  window: number,
+  seed: number,
+  phase: number,
+): (index: number) => number[] {
+  const B = Math.min(batchSize, pool.length);
+  const tag = phase === 0 ? '' : `phase:${phase}:`; // phase 0 keeps the seeds of runs without a curriculum
+  let perm: number[] = [];
+  let permEpoch = -1;
+  const exampleAt = (k: number): number => {
+    const epoch = Math.floor(k / pool.length);
+    if (epoch !== permEpoch) {
+      perm = new Rng(hashString(`${tag}epoch:${epoch}`, seed >>> 0)).shuffle([...pool]);
+      permEpoch = epoch;
+    }
+    return perm[k % pool.length] as number;
+  };
+  let windowAt = -1;
+  let windowBatches: number[][] = [];
+  return (index) => {
+    const w = Math.floor(index / window);
+    if (w !== windowAt) {
+      const idx = Array.from({ length: window * B }, (_, i) => exampleAt(w * window * B + i));
+      idx.sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b);
+      windowBatches = new Rng(hashString(`${tag}window:${w}`, seed >>> 0)).shuffle(
+        Array.from({ length: window }, (_, j) => idx.slice(j * B, (j + 1) * B)),
+      );
+      windowAt = w;
+    }
+    return windowBatches[index % window] as number[];
+  };
+}
+
+/**
+ * The training examples (indices) of every step, a pure function of the step so a resumed run continues exactly.
+ * Each curriculum phase draws from its own pool with its own shuffles; without a curriculum this is one phase over
+ * every example.
+ */
+export function sftBatchSchedule(
+  config: SftConfig,
+  train: readonly SftExample[],
+  lengths: readonly number[],
+): (step: number) => number[] {
+  const phases = curriculumPhases(config, train);
+  const batchers = phases.map((ph, k) =>
+    lengthBucketedBatches(ph.pool, lengths, config.batchSize, config.lengthWindow, config.seed, k),
+  );
+  return (step) => {
+    const k = phases.findIndex((ph) => step < ph.end);
+    return (batchers[k] as (i: number) => number[])(step - (phases[k] as Phase).start);
+  };
+}
+
 export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
   const config = SftConfig.parse(opts.config ?? {});
   const split = opts.eval
@@ -210,14 +318,13 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
     startStep = resumeState.state.step;
     history = resumeState.state.history as Record<string, number>[];
   } else {
-    model = createVlm(config.model, opts.tokenizer ?? sftTokenizer(train), config.seed);
+    model = opts.init ?? createVlm(config.model, opts.tokenizer ?? sftTokenizer(train), config.seed);
   }
   const params = trainableWeights(model);
   const opt = new AdamW(params, config.optim);
   if (resumeState) opt.loadState(resumeState.optimizer, resumeState.state.optimizerT);
   const parameters = params.reduce((n, [, v]) => n + v.size, 0);
   const P = numPatches(model.config);
-  const B = Math.min(config.batchSize, train.length);
 
   const saveLast = async (step: number) => {
     if (!lastDir) return;
@@ -231,32 +338,9 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
     await saveTrainingCheckpoint(lastDir, model, opt, state, { training: { sft: config }, data: opts.data ?? null });
   };
 
-  let perm: number[] = [];
-  let permEpoch = -1;
-  const exampleAt = (k: number): number => {
-    const epoch = Math.floor(k / train.length);
-    if (epoch !== permEpoch) {
-      perm = new Rng(hashString(`epoch:${epoch}`, config.seed >>> 0)).shuffle(train.map((_, i) => i));
-      permEpoch = epoch;
-    }
-    return perm[k % train.length] as number;
-  };
   const lengths = train.map((e) => model.tokenizer.encode(e.prompt).length + model.tokenizer.encode(e.answer).length);
-  const W = config.lengthWindow;
-  let windowAt = -1;
-  let windowBatches: number[][] = [];
-  const batchAt = (step: number): SftExample[] => {
-    const w = Math.floor(step / W);
-    if (w !== windowAt) {
-      const idx = Array.from({ length: W * B }, (_, i) => exampleAt(w * W * B + i));
-      idx.sort((a, b) => (lengths[a] as number) - (lengths[b] as number) || a - b);
-      windowBatches = new Rng(hashString(`window:${w}`, config.seed >>> 0)).shuffle(
-        Array.from({ length: W }, (_, j) => idx.slice(j * B, (j + 1) * B)),
-      );
-      windowAt = w;
-    }
-    return (windowBatches[step % W] as number[]).map((i) => train[i] as SftExample);
-  };
+  const scheduled = sftBatchSchedule(config, train, lengths);
+  const batchAt = (step: number): SftExample[] => scheduled(step).map((i) => train[i] as SftExample);
 
   const started = performance.now();
   const cpuStart = process.cpuUsage();
@@ -286,7 +370,7 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
       return tf.div(tf.neg(tf.sum(s.tokenLogps)), tf.maximum(tf.sum(s.mask), 1)) as tf.Scalar;
     });
     tokens += nonPad;
-    positions += B * (P + T + 1); // T + 1 = padded text length
+    positions += batch.length * (P + T + 1); // T + 1 = padded text length
     const row: Record<string, number> = { step: step + 1, loss: r.loss, lr, gradNorm: r.gradNorm };
     const isLast = step + 1 === config.steps;
     if (evalSet.length && ((config.evalEvery > 0 && (step + 1) % config.evalEvery === 0) || isLast)) {
