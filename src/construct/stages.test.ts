@@ -213,6 +213,35 @@ describe('judge stage: rubric, self, human; negatives by model', () => {
     await expect(runPipeline(cfg, { runDir })).rejects.toThrow(/does not support prefill/);
   });
 
+  it('dropout with the embedded model: the kept prefix, then a continuation decoded without the image', async () => {
+    const { createVlm, initTf, saveCheckpoint, WordTokenizer } = await import('../nn/index.ts');
+    await initTf();
+    const t = tempDir('mmalign-ckpt-');
+    cleanups.push(t.cleanup);
+    const ckpt = path.join(t.dir, 'ckpt');
+    const tok = WordTokenizer.fromTexts(['Describe the image.', 'a large red circle and a small blue square.']);
+    const arch = { imageSize: 16, patchSize: 4, dModel: 16, nHeads: 2, encLayers: 1, decLayers: 1, mlpRatio: 2 };
+    await saveCheckpoint(ckpt, createVlm({ ...arch, maxTextLen: 40 }, tok, 5));
+    const { cfg, runDir } = setup([{ stage: 'dropout', input: 'source', model: 'e', maxTokens: 4 }], {
+      e: { spec: `embedded:${ckpt}` },
+    });
+    const s = await runPipeline(cfg, { runDir });
+    const out = lines<Response>(s.stages.find((x) => x.name === 'dropout')!.output).filter(
+      (r) => r.provenance.strategy === 'dropout',
+    );
+    expect(out).toHaveLength(3);
+    const sources = lines<Sample>(s.stages.find((x) => x.name === 'source')!.output);
+    for (const r of out) {
+      expect(r).toMatchObject({ visual: 'none', provenance: { strategy: 'dropout' } });
+      const good = sources.find((x) => r.sampleId === x.id)?.reference as string;
+      const kept = good
+        .split(' ')
+        .slice(0, Math.ceil(good.split(' ').length / 2))
+        .join(' ');
+      expect(r.text.startsWith(kept.replace(/[.,]$/, ''))).toBe(true);
+    }
+  });
+
   it('human: writes a studio task file, waits for labels, then imports them', async () => {
     const { cfg, runDir } = setup([{ stage: 'judge', name: 'human', kind: 'human', responses: ['inject'] }]);
     cfg.maxFailedFraction = 0;

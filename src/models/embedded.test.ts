@@ -134,3 +134,28 @@ describe('EmbeddedModel', () => {
     expect(odd.tokens.map((t) => t.token)).toEqual(['a', '<unk>', '<unk>', '<unk>', '<eos>']);
   });
 });
+
+describe('prefill', () => {
+  it('continues a final assistant turn: greedy continuation = the rest of the greedy answer', async () => {
+    const img: Sample['media'] = [{ kind: 'image', path: 'a.png' }];
+    const params = { n: 1, temperature: 0, maxTokens: 8, seed: 1, logprobs: true };
+    const [full] = await model.generate([sample('f', img)], params, { mediaRoot: root });
+    if (!full?.ok) throw new Error('generation failed');
+    const words = full.generations[0]?.logprobs?.map((l) => l.token) ?? [];
+    expect(words.length).toBeGreaterThan(2);
+    const s = sample('p', img);
+    const prefix = words.slice(0, 2).join(' ');
+    const [cont] = await model.generate(
+      [{ ...s, messages: [...s.messages, { role: 'assistant', content: prefix }] }],
+      { ...params, maxTokens: 6 },
+      { mediaRoot: root },
+    );
+    if (!cont?.ok) throw new Error('continuation failed');
+    expect(model.capabilities.prefill).toBe(true);
+    // the continuation only, token for token and log-prob for log-prob what the full decode produced after the prefix
+    expect(cont.generations[0]?.logprobs?.map((l) => l.token)).toEqual(words.slice(2, 8));
+    cont.generations[0]?.logprobs?.forEach((l, k) => {
+      expect(l.logprob).toBeCloseTo(full.generations[0]?.logprobs?.[k + 2]?.logprob as number, 4);
+    });
+  });
+});

@@ -38,6 +38,7 @@ export const EMBEDDED_CAPABILITIES: Capabilities = {
   video: false,
   audio: false,
   maxImages: 1,
+  prefill: true,
 };
 
 export class EmbeddedModel implements VisionLanguageModel {
@@ -78,7 +79,7 @@ export class EmbeddedModel implements VisionLanguageModel {
       sampleId: s.id,
       error: { code: 'MMALIGN_INTERNAL', message: 'not run' },
     }));
-    const ready: { index: number; image: Uint8Array | null; prompt: string; key: string }[] = [];
+    const ready: { index: number; image: Uint8Array | null; prompt: string; answerPrefix?: string; key: string }[] = [];
     await Promise.all(
       samples.map(async (s, index) => {
         try {
@@ -86,6 +87,7 @@ export class EmbeddedModel implements VisionLanguageModel {
             index,
             image: await this.#image(s.media, ctx),
             prompt: promptText(s.messages, false),
+            answerPrefix: assistantPrefill(s),
             key: s.id,
           });
         } catch (e) {
@@ -110,7 +112,10 @@ export class EmbeddedModel implements VisionLanguageModel {
     });
     ready.forEach((r, i) => {
       const gens = outs[i] ?? [];
-      const promptTokens = this.vlm.tokenizer.encode(r.prompt).length + 2;
+      const promptTokens =
+        this.vlm.tokenizer.encode(r.prompt).length +
+        2 +
+        (r.answerPrefix ? this.vlm.tokenizer.encode(r.answerPrefix).length : 0);
       results[r.index] = {
         ok: true,
         sampleId: samples[r.index]?.id as string,
@@ -157,6 +162,15 @@ export class EmbeddedModel implements VisionLanguageModel {
 }
 
 /** Loads a checkpoint folder (see `mmalign train sft`) as a VisionLanguageModel on the wasm backend. */
+/** The text of a final assistant turn: the answer start a prefill request asks the model to continue. */
+function assistantPrefill(s: Sample): string | undefined {
+  const last = s.messages[s.messages.length - 1];
+  if (last?.role !== 'assistant') return undefined;
+  return typeof last.content === 'string'
+    ? last.content
+    : last.content.map((p) => (p.type === 'text' ? p.text : '')).join('');
+}
+
 export async function loadEmbeddedModel(ckptDir: string): Promise<EmbeddedModel> {
   await initTf();
   const vlm = await loadCheckpoint(ckptDir, { trainable: false });

@@ -17,6 +17,11 @@ export interface GenerateRequest {
   /** RGB bytes [I, I, 3], or null for no image */
   image: Uint8Array | null;
   prompt: string;
+  /**
+   * The start of the answer, already written (prefill): decoding continues after it, and the returned text, tokens
+   * and log-probs are the continuation's only.
+   */
+  answerPrefix?: string;
   /** seeds this request's samples (defaults to the prompt) */
   key?: string;
 }
@@ -60,7 +65,10 @@ export function generateText(
 ): GeneratedText[][] {
   const n = opts.n ?? 1;
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const encoded = requests.map((r) => encodeItem(m.tokenizer, { prompt: r.prompt }, m.config.maxTextLen).ids);
+  const encoded = requests.map((r) => {
+    const ids = encodeItem(m.tokenizer, { prompt: r.prompt }, m.config.maxTextLen).ids;
+    return r.answerPrefix ? [...ids, ...m.tokenizer.encode(r.answerPrefix)].slice(0, m.config.maxTextLen - 1) : ids;
+  });
   const groups = new Map<string, number[]>();
   encoded.forEach((ids, i) => {
     const key = `${ids.length}:${requests[i]?.image ? 1 : 0}`;

@@ -174,13 +174,9 @@ export async function runRecipe(
             made = await corruptedSet(set, ctx);
             break;
           case 'dropout':
-            throw new MmalignError(
-              'MMALIGN_RECIPE_STRATEGY',
-              `set "${name}": dropout needs a prefill-capable policy backend`,
-              {
-                hint: 'the embedded backend cannot continue a given answer yet; use self, inject or corrupt',
-              },
-            );
+            throw new MmalignError('MMALIGN_RECIPE_STRATEGY', `set "${name}": recipes do not build dropout sets yet`, {
+              hint: 'use self, inject or corrupt here; image-free continuation works in `mmalign construct` (a dropout stage, with the embedded backend or any server with prefill)',
+            });
         }
         return { ...(await writeSet(dir, made.prefs, made.cost)), dir };
       });
