@@ -5,7 +5,10 @@
  * Architecture (LLaVA in miniature): a ViT encodes an image into E patch tokens, M×M neighbours are merged and a
  * 2-layer GELU MLP projects them into the decoder's space (P tokens), and a decoder-only transformer (pre-LN, ReLU
  * MLPs, untied head) runs over [image tokens; <bos> prompt <sep> answer <eos>]. Attention is prefix-LM: image
- * tokens see each other, text tokens see everything before them.
+ * tokens see each other, text tokens see everything before them. Two options help a model this small see at all
+ * (see their fields in VlmConfig): a second patch embedding of contrast-normalised pixels (`patchNorm`), and an
+ * image summary s = mean of the visual tokens fed to every text input (`imageSummary`: e + s, or FiLM
+ * e ⊙ (1 + s·W) + s).
  *
  * Dimension legend:
  *   B batch, N = B·S rows, E = G² encoder patches, P = E/M² visual tokens the decoder sees, T text tokens,
