@@ -1,7 +1,7 @@
 import { ruleScore } from '../../judges/rule.ts';
 import type { Provenance, Response, Sample } from '../../schema/index.ts';
-import type { StageBuildContext, StageEnv, WorkItem, WorkOutcome } from '../stage.ts';
-import { goodAnswers, groupBy, readResponses, readSamples, requireFinished } from './common.ts';
+import type { ResolvedModel, Stage, StageBuildContext, StageEnv, WorkItem, WorkOutcome } from '../stage.ts';
+import { checkStageNames, goodAnswers, groupBy, readResponses, readSamples, requireFinished } from './common.ts';
 import { derivedSeed } from './responses.ts';
 
 /**
@@ -95,10 +95,7 @@ export async function askForNegatives(
     temperature: number;
     maxTokens: number;
     visual?: Response['visual'];
-    request: (
-      good: NegItem['goods'][number],
-      g: number,
-    ) => { ask: Sample; finish: (reply: string) => { text: string; extra?: Record<string, unknown> } | null };
+    request: NegativeRequest;
   },
 ): Promise<WorkOutcome> {
   const { sample, goods } = item.data;
@@ -136,4 +133,45 @@ export async function askForNegatives(
     );
   }
   return { ok: true, records, usage };
+}
+
+type NegativeRequest = (
+  good: NegItem['goods'][number],
+  g: number,
+) => { ask: Sample; finish: (reply: string) => { text: string; extra?: Record<string, unknown> } | null };
+
+/**
+ * The stage of a model-based negative strategy (rewrite, dropout): one request per good answer to `p.model`, as
+ * many in flight as the model takes. `check` may refuse the model before anything is planned.
+ */
+export function modelNegativeStage(
+  p: { model: string; from?: string; maxGood: number; temperature: number; maxTokens: number },
+  ctx: StageBuildContext,
+  o: {
+    type: string;
+    visual?: Response['visual'];
+    check?: (m: ResolvedModel) => void;
+    request: (sample: Sample) => NegativeRequest;
+  },
+): Stage<NegItem> {
+  checkStageNames(ctx, [p.model]);
+  const input = ctx.input!;
+  return {
+    name: ctx.name,
+    type: o.type,
+    output: 'response',
+    input,
+    fingerprint: { ...p, spec: ctx.models[p.model].spec },
+    models: [p.model],
+    count: (env) => env.countInput(input),
+    async *plan(env) {
+      if (o.check) o.check(await env.model(p.model));
+      yield* planNegatives(env, ctx, p.from, p.maxGood);
+    },
+    run: (item, env) =>
+      askForNegatives(item, env, { ...p, strategy: o.type, visual: o.visual, request: o.request(item.data.sample) }),
+    async concurrency(env) {
+      return (await env.model(p.model)).capacity;
+    },
+  };
 }

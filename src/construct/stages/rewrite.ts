@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { REWRITE_TEMPLATE, rewriteRequest } from '../../negatives/model-based.ts';
 import { defineStage } from '../stage.ts';
-import { checkStageNames } from './common.ts';
-import { askForNegatives, type NegItem, planNegatives } from './negative.ts';
+import { modelNegativeStage } from './negative.ts';
 
 /**
  * Model-based hallucination rewriting (HA-DPO, RE-ALIGN): any backend rewrites a good answer by a prompt template
@@ -26,33 +25,15 @@ export const rewriteStage = defineStage({
   output: 'response',
   needsInput: true,
   params: Params,
-  create(p, ctx) {
-    checkStageNames(ctx, [p.model]);
-    const input = ctx.input!;
-    return {
-      name: ctx.name,
+  create: (p, ctx) =>
+    modelNegativeStage(p, ctx, {
       type: 'rewrite',
-      output: 'response',
-      input,
-      fingerprint: { ...p, spec: ctx.models[p.model].spec },
-      models: [p.model],
-      count: (env) => env.countInput(input),
-      plan: (env) => planNegatives(env, ctx, p.from, p.maxGood),
-      run: (item: { key: string; data: NegItem }, env) =>
-        askForNegatives(item, env, {
-          ...p,
-          strategy: 'rewrite',
-          request: (good, g) => ({
-            ask: rewriteRequest(item.data.sample, good.text, p.template, `${item.data.sample.id}#rewrite${g}`),
-            finish: (reply) => {
-              const text = reply.trim();
-              return text && text !== good.text.trim() ? { text } : null;
-            },
-          }),
-        }),
-      async concurrency(env) {
-        return (await env.model(p.model)).capacity;
-      },
-    };
-  },
+      request: (sample) => (good, g) => ({
+        ask: rewriteRequest(sample, good.text, p.template, `${sample.id}#rewrite${g}`),
+        finish: (reply) => {
+          const text = reply.trim();
+          return text && text !== good.text.trim() ? { text } : null;
+        },
+      }),
+    }),
 });
