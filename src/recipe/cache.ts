@@ -8,7 +8,9 @@ import path from 'node:path';
  * A rerun finds result.json and skips the stage; a crash leaves the directory without it, and the stage runs again
  * in the same directory, where resumable stages (training checkpoints, the construction ledger) pick up their work.
  */
-export const CODE_VERSION = 'mmalign-0.1.0';
+/** Part of every stage key: bump the revision whenever a stage's output changes for the same config (revision 2: POPE
+ * references name the object before yes/no), so that runs made by an older version are not reused. */
+export const CODE_VERSION = 'mmalign-0.1.0/2';
 
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;

@@ -1,4 +1,13 @@
 export { CODE_VERSION, runCachedStage, stableStringify, stageKey } from './cache.ts';
 export { type RecipeEvents, type RecipeResult, runRecipe } from './run.ts';
 export { AlignMethod, ConstructSet, deepMerge, loadRecipe, parseRecipe, Recipe } from './schema.ts';
-export { COLUMNS, type MethodRow, methodTable, tableText } from './summary.ts';
+export {
+  BAR,
+  type BarVerdict,
+  barVerdict,
+  COLUMNS,
+  controlsOf,
+  type MethodRow,
+  methodTable,
+  tableText,
+} from './summary.ts';

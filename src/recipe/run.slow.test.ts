@@ -52,7 +52,8 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
     // one row per method of the recipe, the report and the metrics
     for (const label of [
       'SFT',
-      'SFT on chosen (control)',
+      'SFT on injected chosen (control)',
+      'SFT on self chosen (control)',
       'DPO self+rule',
       'DPO injected',
       'mDPO crop',
@@ -65,7 +66,7 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
     const html = readFileSync(path.join(a, 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('CHAIR-i');
-    expect(cells(a)).toHaveLength(8);
+    expect(cells(a)).toHaveLength(9);
 
     const b = path.join(t.dir, 'b');
     const sftDone = () =>

@@ -18,7 +18,7 @@ import {
   selfSampledSet,
   writeSet,
 } from './sets.ts';
-import { type MethodRow, methodTable, renderRecipeReport, tableText } from './summary.ts';
+import { controlsOf, type MethodRow, methodTable, renderRecipeReport, tableText } from './summary.ts';
 
 /**
  * Runs a recipe: world → SFT → preference sets → one aligned checkpoint per method → the same eval suite on every
@@ -80,6 +80,7 @@ export async function runRecipe(
     const m = generateWorld(world, {
       seed: recipe.seed,
       n: recipe.world.train,
+      counts: recipe.world.counts,
       outDir: dir,
       tasks: recipe.world.tasks,
       splits: ['train'],
@@ -339,14 +340,14 @@ export async function runRecipe(
     evals.set(name, RunMetrics.parse(JSON.parse(readFileSync(e.result.metricsPath, 'utf8'))));
   }
 
-  // 6. compare: against SFT and against the SFT-on-chosen control
+  // 6. compare: against SFT and against each method's SFT-on-chosen control
   const names = [...evals.keys()];
   const labels = names.map((n) => recipe.align.methods[n].label ?? n);
   const runs = names.map((n) => evals.get(n)!);
+  const controls = controlsOf(recipe.align.methods, recipe.compare.control);
   const comparisons: Record<string, CompareResult> = {};
-  for (const base of [recipe.compare.baseline, recipe.compare.control].filter(
-    (b): b is string => !!b && evals.has(b),
-  )) {
+  for (const base of new Set([recipe.compare.baseline, ...Object.values(controls)])) {
+    if (!base || !evals.has(base)) continue;
     const order = [base, ...names.filter((n) => n !== base)];
     comparisons[base] = compareRuns(
       order.map((n) => evals.get(n)!),
@@ -360,7 +361,7 @@ export async function runRecipe(
     methods: recipe.align.methods,
     comparisons,
     baseline: recipe.compare.baseline,
-    control: recipe.compare.control,
+    controls,
     sftSeconds: sft.result.wallSeconds,
   });
   const table = tableText(rows);

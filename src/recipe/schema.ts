@@ -22,8 +22,11 @@ export const ConstructSet = z.discriminatedUnion('strategy', [
     n: z.number().int().min(2).default(4),
     temperature: z.number().positive().default(1),
     topP: z.number().gt(0).lte(1).default(1),
-    judge: z.enum(['rule', 'claims']).default('rule'),
+    /** the ShapeWorld ground-truth rule judge; model judges (AI rubric, RLAIF-V claims) are `mmalign construct`'s */
+    judge: z.enum(['rule']).default('rule'),
     pairing: z.enum(pairingModes).default('best_worst'),
+    /** `pairing: margin`: the least score difference of a pair */
+    margin: z.number().positive().optional(),
     lengthMatch: z.number().min(1).optional(),
   }),
   /** off-policy: the reference caption vs the same caption with one injected hallucination */
@@ -80,6 +83,8 @@ export const Recipe = z.strictObject({
       /** held-out scenes per task for evaluation */
       test: z.number().int().positive().default(300),
       tasks: z.array(z.string()).default(['caption', 'pope', 'attribute', 'count', 'spatial', 'mc', 'arith', 'safety']),
+      /** items of particular tasks, overriding `train` for them (POPE asks 18 questions per image) */
+      counts: z.record(z.string(), z.number().int().positive()).default({}),
       config: z.record(z.string(), z.unknown()).default({}),
     })
     .prefault({}),
@@ -121,6 +126,10 @@ export const Recipe = z.strictObject({
   compare: z
     .strictObject({
       baseline: z.string().default('sft'),
+      /**
+       * the control of methods whose preference set has no SFT-on-chosen run of its own; a method whose set has one
+       * (`objective: sft` on the same `data`) is tested against that run
+       */
       control: z.string().optional(),
     })
     .prefault({}),

@@ -95,6 +95,7 @@ export async function selfSampledSet(
       prefs.push(
         ...pairResponses(local, scored, {
           mode: set.pairing,
+          margin: set.margin,
           lengthMatch: set.lengthMatch ? { maxRatio: set.lengthMatch } : undefined,
           annotator: { kind: 'rule', id: 'shapeworld-truth' },
           provenance: {

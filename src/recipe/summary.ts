@@ -29,6 +29,77 @@ export interface MethodRow {
   constructionRequests: number;
   trainSeconds: number;
   chosenShift: number | null;
+  /** the SFT-on-chosen method this row is tested against (see `controlsOf`), when it has one */
+  control: string | null;
+  /** how the row fares against the main job's bar (see `BAR`); null for the baseline and for rows without a control */
+  bar: BarVerdict | null;
+}
+
+/**
+ * The control of each method: the SFT-on-chosen run trained on the same preference set (same data, same steps: what
+ * is left of the method's effect beyond it is the preference effect), else `fallback` (`compare.control`). SFT-on-
+ * chosen runs and the baseline (`objective: none`) have none.
+ */
+export function controlsOf(methods: Record<string, AlignMethod>, fallback?: string): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const [name, m] of Object.entries(methods)) {
+    if (m.objective === 'none' || m.objective === 'sft') {
+      out[name] = null;
+      continue;
+    }
+    const own = Object.entries(methods).find(([n, c]) => n !== name && c.objective === 'sft' && c.data === m.data);
+    out[name] = own?.[0] ?? (fallback && fallback !== name ? fallback : null);
+  }
+  return out;
+}
+
+/**
+ * The main job's bar for "this method reduced hallucination": CHAIR-i at least 30% below both SFT and the method's
+ * control, each difference significant (paired test, p < 0.05), at a cost of at most 2 points of object recall and
+ * 1 point of POPE-adversarial F1 against SFT, with ≥ 95% well-formed captions.
+ */
+export const BAR = { chairDrop: 0.3, alpha: 0.05, recallPts: 2, popeAdvPts: 1, wellFormed: 0.95 } as const;
+
+export interface BarVerdict {
+  chairVsBaseline: number | null;
+  chairVsControl: number | null;
+  recallPts: number | null;
+  popeAdvPts: number | null;
+  wellFormed: number | null;
+  /** every condition of `BAR` holds */
+  clears: boolean;
+}
+
+const rel = (a: number | null | undefined, b: number | null | undefined) =>
+  a == null || b == null || b === 0 ? null : (a - b) / b;
+const pts = (a: number | null | undefined, b: number | null | undefined) =>
+  a == null || b == null ? null : (a - b) * 100;
+
+export function barVerdict(row: MethodRow, base: MethodRow, control: MethodRow): BarVerdict {
+  const c = row.cells;
+  const v = {
+    chairVsBaseline: rel(c.chair_i.value, base.cells.chair_i.value),
+    chairVsControl: rel(c.chair_i.value, control.cells.chair_i.value),
+    recallPts: pts(c.recall.value, base.cells.recall.value),
+    popeAdvPts: pts(c.pope_adversarial.value, base.cells.pope_adversarial.value),
+    wellFormed: c.well_formed.value,
+  };
+  // a hair of tolerance so that a value exactly on the bar (0.105 vs 0.15) is not lost to floating point
+  const eps = 1e-9;
+  const below = (x: number | null) => x != null && x <= -BAR.chairDrop + eps;
+  const sig = (p: number | null | undefined) => p != null && p < BAR.alpha;
+  const clears =
+    below(v.chairVsBaseline) &&
+    below(v.chairVsControl) &&
+    sig(c.chair_i.pBaseline) &&
+    sig(c.chair_i.pControl) &&
+    v.recallPts != null &&
+    v.recallPts >= -BAR.recallPts - eps &&
+    v.popeAdvPts != null &&
+    v.popeAdvPts >= -BAR.popeAdvPts - eps &&
+    v.wellFormed != null &&
+    v.wellFormed >= BAR.wellFormed;
+  return { ...v, clears };
 }
 
 /** Columns: key → (entry id, which number of the entry). */
@@ -78,9 +149,11 @@ export interface TableContext {
   >;
   sets: Record<string, { records: number; cost: { requests: number } }>;
   methods: Record<string, AlignMethod>;
+  /** paired comparisons keyed by the method every other run was tested against (the baseline, each control) */
   comparisons: Record<string, CompareResult>;
   baseline?: string;
-  control?: string;
+  /** method → its control (`controlsOf`) */
+  controls: Record<string, string | null>;
   sftSeconds: number;
 }
 
@@ -90,8 +163,9 @@ export function methodTable(
   runs: readonly RunMetrics[],
   ctx: TableContext,
 ): MethodRow[] {
-  return names.map((name, i) => {
+  const rows = names.map((name, i): MethodRow => {
     const m = ctx.methods[name];
+    const control = ctx.controls[name] ?? null;
     const cells: Record<string, Cell> = {};
     for (const [key, col] of Object.entries(COLUMNS)) {
       const e = runs[i].benchmarks.find((b) => b.id === col.entry);
@@ -99,8 +173,7 @@ export function methodTable(
       if (col.pick === 'headline') {
         cell.pBaseline =
           ctx.baseline && ctx.baseline !== name ? pFrom(ctx.comparisons[ctx.baseline], col.entry, labels[i]) : null;
-        cell.pControl =
-          ctx.control && ctx.control !== name ? pFrom(ctx.comparisons[ctx.control], col.entry, labels[i]) : null;
+        cell.pControl = control ? pFrom(ctx.comparisons[control], col.entry, labels[i]) : null;
       }
       cells[key] = cell;
     }
@@ -115,8 +188,16 @@ export function methodTable(
       constructionRequests: a?.constructionCost.requests ?? 0,
       trainSeconds: m.objective === 'none' ? ctx.sftSeconds : (a?.wallSeconds ?? 0),
       chosenShift: a?.chosenShift ?? null,
+      control,
+      bar: null,
     };
   });
+  const base = rows.find((r) => r.method === ctx.baseline);
+  for (const r of rows) {
+    const control = rows.find((c) => c.method === r.control);
+    if (base && control && r !== base) r.bar = barVerdict(r, base, control);
+  }
+  return rows;
 }
 
 const stars = (p: number | null | undefined) =>
@@ -158,13 +239,27 @@ export function tableText(rows: readonly MethodRow[]): string {
     line(widths.map((w) => '-'.repeat(w))),
     ...body.map(line),
     '',
-    'b/c: paired test against SFT (b) and the SFT-on-chosen control (c) on the same items: * p<0.05, ** p<0.01, *** p<0.001',
+    "b/c: paired test against SFT (b) and against the method's SFT-on-chosen control (c: same preference data, same",
+    '     steps) on the same items: * p<0.05, ** p<0.01, *** p<0.001',
+    ...controlLines(rows),
+    `${BAR_TEXT}: ${
+      rows
+        .filter((r) => r.bar?.clears)
+        .map((r) => r.label)
+        .join(', ') || 'none'
+    }`,
   ].join('\n');
 }
 
-function relChange(a: number | null, b: number | null): string {
-  if (a == null || b == null || b === 0) return '–';
-  return `${(((a - b) / b) * 100).toFixed(0)}%`;
+const BAR_TEXT = `clears the bar (CHAIR-i ≥ ${BAR.chairDrop * 100}% below SFT and below its control, both p < ${BAR.alpha}; recall ≥ SFT − ${BAR.recallPts} pts; well-formed ≥ ${BAR.wellFormed * 100}%; POPE-adv F1 ≥ SFT − ${BAR.popeAdvPts} pt)`;
+
+/** "controls: A, B → C; D → E": which SFT-on-chosen run each method was tested against. */
+function controlLines(rows: readonly MethodRow[]): string[] {
+  const label = new Map(rows.map((r) => [r.method, r.label]));
+  const groups = new Map<string, string[]>();
+  for (const r of rows) if (r.control) groups.set(r.control, [...(groups.get(r.control) ?? []), r.label]);
+  if (groups.size === 0) return [];
+  return [`controls: ${[...groups].map(([c, ls]) => `${ls.join(', ')} → ${label.get(c) ?? c}`).join('; ')}`];
 }
 
 export function renderRecipeReport(
@@ -174,7 +269,7 @@ export function renderRecipeReport(
   comparePages: string[],
 ): string {
   const base = rows.find((r) => r.method === recipe.compare.baseline);
-  const control = recipe.compare.control ? rows.find((r) => r.method === recipe.compare.control) : undefined;
+  const labelOf = new Map(rows.map((r) => [r.method, r.label]));
   const keys = Object.keys(COLUMNS) as ColumnKey[];
   const body: string[] = [];
   body.push(
@@ -201,21 +296,22 @@ export function renderRecipeReport(
   body.push('</tbody></table>');
   if (base) {
     body.push(
-      '<h2>Hallucination change</h2><table><thead><tr><th>method</th><th>CHAIR-i vs SFT</th><th>CHAIR-i vs control</th><th>recall Δ (pts)</th><th>POPE-adv F1 Δ (pts)</th><th>significant vs SFT (clean captions)</th></tr></thead><tbody>',
+      `<h2>Hallucination change</h2><p>Each method against SFT and against its control (SFT on the chosen answers of the same preference data, same steps). ${esc(BAR_TEXT)}.</p>`,
+      '<table><thead><tr><th>method</th><th>control</th><th>CHAIR-i vs SFT</th><th>CHAIR-i vs control</th><th>recall Δ (pts)</th><th>well-formed</th><th>POPE-adv F1 Δ (pts)</th><th>clears the bar</th></tr></thead><tbody>',
     );
+    const pct = (v: number | null | undefined) => (v == null ? '–' : `${(v * 100).toFixed(0)}%`);
+    const sig = (p: number | null | undefined) => (p == null ? '' : ` <small>(p=${p.toPrecision(2)})</small>`);
     for (const r of rows) {
       if (r === base) continue;
-      const dRecall =
-        r.cells.recall.value != null && base.cells.recall.value != null
-          ? ((r.cells.recall.value - base.cells.recall.value) * 100).toFixed(1)
-          : '–';
-      const dPope =
-        r.cells.pope_adversarial.value != null && base.cells.pope_adversarial.value != null
-          ? ((r.cells.pope_adversarial.value - base.cells.pope_adversarial.value) * 100).toFixed(1)
-          : '–';
-      const p = r.cells.chair_i.pBaseline;
+      const b = r.bar;
       body.push(
-        `<tr><td>${esc(r.label)}</td><td>${relChange(r.cells.chair_i.value, base.cells.chair_i.value)}</td><td>${control && r !== control ? relChange(r.cells.chair_i.value, control.cells.chair_i.value) : '–'}</td><td>${dRecall}</td><td>${dPope}</td><td>${p == null ? '–' : `${p < 0.05 ? 'yes' : 'no'} (p=${p.toPrecision(2)})`}</td></tr>`,
+        `<tr><td>${esc(r.label)}</td><td>${esc(r.control ? (labelOf.get(r.control) ?? r.control) : '–')}</td>` +
+          `<td>${pct(b?.chairVsBaseline ?? rel(r.cells.chair_i.value, base.cells.chair_i.value))}${sig(r.cells.chair_i.pBaseline)}</td>` +
+          `<td>${pct(b?.chairVsControl)}${sig(r.cells.chair_i.pControl)}</td>` +
+          `<td>${num(b?.recallPts ?? pts(r.cells.recall.value, base.cells.recall.value), 1)}</td>` +
+          `<td>${num(r.cells.well_formed.value)}</td>` +
+          `<td>${num(b?.popeAdvPts ?? pts(r.cells.pope_adversarial.value, base.cells.pope_adversarial.value), 1)}</td>` +
+          `<td>${b == null ? '–' : b.clears ? '<b>yes</b>' : 'no'}</td></tr>`,
       );
     }
     body.push('</tbody></table>');

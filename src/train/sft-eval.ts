@@ -236,7 +236,7 @@ export function evaluateHallucination(
   pope.forEach((s, i) => {
     const split = String((s.sample.truth as Record<string, unknown> | undefined)?.split ?? 'all');
     const list = bySplit.get(split) ?? [];
-    list.push({ truth: String(s.sample.reference ?? s.sample.truth?.answer), said: readYesNo(answers[i] ?? '') });
+    list.push({ truth: String(s.sample.truth?.label ?? s.sample.truth?.answer), said: readYesNo(answers[i] ?? '') });
     bySplit.set(split, list);
   });
   for (const [split, list] of bySplit) {

@@ -52,7 +52,7 @@ describe('checkAnswer', () => {
   it('grades wrong answers incorrect and garbage unparseable, per task', () => {
     const first = (task: string) => all.find((s) => s.task === task)!;
     const pope = first('pope');
-    expect(checkAnswer(pope, pope.reference === 'yes' ? 'No, there is not.' : 'Yes.').verdict).toBe('incorrect');
+    expect(checkAnswer(pope, pope.truth?.label === 'yes' ? 'No, there is not.' : 'Yes.').verdict).toBe('incorrect');
     expect(checkAnswer(pope, 'maybe').verdict).toBe('unparseable');
     const count = first('count');
     expect(checkAnswer(count, String(Number(count.reference) + 1)).verdict).toBe('incorrect');

@@ -89,6 +89,23 @@ describe('generateWorld', () => {
 });
 
 describe('generateWorld errors', () => {
+  it('takes per-task counts over n and leaves the other tasks as they were', () => {
+    const d = path.join(tmp.dir, 'counts');
+    const plain = path.join(tmp.dir, 'plain');
+    generateWorld({}, { seed: 4, n: 25, outDir: plain, tasks: ['caption', 'pope'] });
+    const mc = generateWorld({}, { seed: 4, n: 25, counts: { pope: 60 }, outDir: d, tasks: ['caption', 'pope'] });
+    expect(mc.counts.train).toEqual({ caption: 25, pope: 60 });
+    const read = (dir: string, task: string) =>
+      readFileSync(path.join(dir, 'samples.jsonl'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .filter((l) => JSON.parse(l).task === task && JSON.parse(l).split === 'train');
+    expect(read(d, 'caption')).toEqual(read(plain, 'caption'));
+    expect(read(d, 'pope')).toHaveLength(60);
+    expect(() => generateWorld({}, { seed: 4, n: 5, counts: { popes: 9 }, outDir: d })).toThrow(/unknown task "popes"/);
+    expect(() => generateWorld({}, { seed: 4, n: 5, counts: { pope: 0 }, outDir: d })).toThrow(/counts.pope must be/);
+  });
+
   it('names an output path that cannot be a directory', () => {
     const file = path.join(tmp.dir, 'a', 'samples.jsonl');
     expect(() => generateWorld({}, { seed: 1, n: 1, outDir: file, tasks: ['caption'] })).toThrow(

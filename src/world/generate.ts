@@ -86,7 +86,10 @@ export function buildSamples(
 
 export interface GenerateOptions {
   seed: number;
+  /** items per task and split */
   n: number;
+  /** items of particular tasks, overriding `n` for them (e.g. more POPE items: POPE asks 18 questions per image) */
+  counts?: Readonly<Record<string, number>>;
   outDir: string;
   tasks?: readonly string[];
   splits?: readonly Split[];
@@ -135,7 +138,14 @@ export function generateWorld(configInput: WorldConfig | WorldConfigInput, opts:
   const hash = createHash('sha256');
   let bytes = 0;
   let lines = 0;
-  const total = tasks.length * splits.length * opts.n;
+  const taskCounts = opts.counts ?? {};
+  for (const [task, c] of Object.entries(taskCounts)) {
+    lookup(TASKS, 'task', task);
+    if (!Number.isInteger(c) || c <= 0)
+      throw new MmalignError('MMALIGN_BAD_COUNT', `counts.${task} must be a positive integer, got ${c}`);
+  }
+  const nOf = (task: string) => taskCounts[task] ?? opts.n;
+  const total = splits.length * tasks.reduce((a, t) => a + nOf(t), 0);
   const counts: Record<string, Record<string, number>> = {};
   const sceneCounts: Record<string, number> = {};
   try {
@@ -147,7 +157,7 @@ export function generateWorld(configInput: WorldConfig | WorldConfigInput, opts:
         imagePaths.add(ref.path);
       });
       for (const task of tasks) {
-        const items = TASKS[task].generate(ctx, opts.n);
+        const items = TASKS[task].generate(ctx, nOf(task));
         items.forEach((it, i) => {
           const line = JSON.stringify(toSample(ctx, task, i, it));
           out.write(line);

@@ -52,6 +52,7 @@ export {
   type PopeImage,
   type PopeQuestion,
   type PopeStrategy,
+  popeAnswer,
   popeCoOccurrence,
   popeObjectCounts,
   popeQuestions,

@@ -108,7 +108,7 @@ describe('pope task', () => {
       const names = (s.truth?.objects ?? []).map((o) => o.name);
       const present = names.includes(String(s.truth?.object));
       expect(s.truth?.label).toBe(present ? 'yes' : 'no');
-      expect(s.reference).toBe(s.truth?.label);
+      expect(s.reference).toBe(`${s.truth?.object} ${s.truth?.label}`);
     }
   });
 

@@ -43,6 +43,18 @@ export function popeQuestionText(object: string): string {
   return POPE_TEMPLATE.replace('a {}', `${article(object)} {}`).replace('{}', object);
 }
 
+/**
+ * The answer a POPE record carries as its reference (what SFT trains on): the object, then yes or no ("square yes").
+ * Scoring never depends on it (the label is `truth.label`, answers are read by the POPE parsers, which look for the
+ * words yes / no), so this is a training-data choice, not a change of the benchmark. Why the object first: the
+ * answer is then predicted at the position whose input is the object word, where the embedded model's FiLM image
+ * summary multiplies that word's embedding (one step from image to answer); with a bare "yes" the decision sits at
+ * <sep>, two attention hops from the image, and a 300k-parameter model stays at chance (measured in issue #3).
+ */
+export function popeAnswer(object: string, label: 'yes' | 'no'): string {
+  return `${object} ${label}`;
+}
+
 /** generate_ground_truth_objects: object → number of images it appears in, insertion-ordered. */
 export function popeObjectCounts(images: readonly PopeImage[]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -140,7 +152,7 @@ export function popeTask(ctx: TaskContext, n: number): TaskItem[] {
         scene: byId.get(q.image)!,
         draft: {
           prompt: popeQuestionText(q.object),
-          reference: q.label,
+          reference: popeAnswer(q.object, q.label),
           truth: { label: q.label, split: strategy, object: q.object as Category, answer: q.label },
           tags: [`pope:${strategy}`],
         },
