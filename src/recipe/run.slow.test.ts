@@ -60,13 +60,14 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
       'MPO',
       'SimPO',
       'iterative DPO x3',
+      'GRPO rule reward',
     ])
       expect(r.stdout).toContain(label);
     expect(existsSync(path.join(a, 'report.html'))).toBe(true);
     const html = readFileSync(path.join(a, 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('CHAIR-i');
-    expect(cells(a)).toHaveLength(9);
+    expect(cells(a)).toHaveLength(10);
 
     const b = path.join(t.dir, 'b');
     const sftDone = () =>

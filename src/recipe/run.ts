@@ -3,13 +3,23 @@ import path from 'node:path';
 import { runSuite } from '../eval/run/runner.ts';
 import { resolveModel } from '../models/registry.ts';
 import { disposeVlm, initTf, loadCheckpoint } from '../nn/index.ts';
+import { getObjective } from '../objectives/index.ts';
 import { type CompareResult, compareRuns, RunMetrics, renderCompareReport } from '../report/index.ts';
-import { loadPrefData, loadSftData, trainPreference, trainSft } from '../train/index.ts';
+import {
+  loadPrefData,
+  loadPromptData,
+  loadSftData,
+  makeReward,
+  trainGrpo,
+  trainPreference,
+  trainSft,
+} from '../train/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import { generateWorld, parseWorldConfig, type WorldConfig } from '../world/index.ts';
 import { runCachedStage, type StageRecord } from './cache.ts';
-import type { AlignMethod, Recipe } from './schema.ts';
+import { type AlignMethod, OnlineSettings, type Recipe } from './schema.ts';
 import {
+  correctedSet,
   corruptedSet,
   injectedSet,
   readSamples,
@@ -140,7 +150,7 @@ export async function runRecipe(
     for (const name of names) {
       const set = recipe.construct.sets[name];
       const deps = set.strategy === 'corrupt' ? { from: setResults.get(set.from)?.dir } : {};
-      const needsPolicy = set.strategy === 'self' || set.strategy === 'dropout';
+      const needsPolicy = set.strategy === 'self' || set.strategy === 'correct' || set.strategy === 'dropout';
       const material = {
         set,
         prompts: promptWorld.key,
@@ -167,6 +177,9 @@ export async function runRecipe(
         switch (set.strategy) {
           case 'self':
             made = await selfSampledSet(set, ctx, (d, t) => ev.progress?.(`set-${name}${tag}`, d, t));
+            break;
+          case 'correct':
+            made = await correctedSet(set, ctx, (d, t) => ev.progress?.(`set-${name}${tag}`, d, t));
             break;
           case 'inject':
             made = await injectedSet(set, ctx);
@@ -198,6 +211,62 @@ export async function runRecipe(
     };
     const rec = await stage(`align-${name}`, material, async (dir) => alignMethod(name, m, dir));
     aligned.set(name, rec);
+  }
+
+  /**
+   * Online RL (GRPO / RLOO): each step samples a group of responses per caption prompt from the current policy,
+   * scores them with the reward plug-ins (by default the rule judge the preference sets use) and updates against
+   * the SFT model as π_ref. One step = one batch of prompts, so `steps` counts prompt batches, not pairs.
+   */
+  async function onlineMethod(name: string, m: AlignMethod, dir: string, steps: number, t0: number) {
+    const o = m.online ?? OnlineSettings.parse({});
+    const lr = m.lr ?? recipe.align.lr;
+    const data = await loadPromptData(promptWorld.result.dir, { imageSize: world.imageSize, tasks: ['caption'] });
+    const model = await loadCheckpoint(sft.result.checkpoint, { trainable: true });
+    const reference = await loadCheckpoint(sft.result.checkpoint);
+    let completionTokens = 0;
+    const r = await trainGrpo({
+      config: {
+        objective: m.objective as 'grpo' | 'rloo',
+        beta: m.beta,
+        params: m.params as Record<string, number>,
+        rewards: o.rewards,
+        seed: recipe.seed,
+        steps,
+        promptsPerStep: o.promptsPerStep,
+        groupSize: o.groupSize,
+        temperature: o.temperature,
+        maxTokens: o.maxTokens,
+        optim: { lr, minLr: lr / 10, warmupSteps: Math.min(10, Math.floor(steps / 10)) },
+        evalEvery: 0,
+        checkpointEvery: Math.max(1, Math.floor(steps / 4)),
+      },
+      model,
+      reference,
+      reward: makeReward(o.rewards).fn,
+      train: data.prompts,
+      // the greedy reward before/after on the first prompts (the eval suite's held-out scenes are the real test)
+      eval: data.prompts.slice(0, 32),
+      outDir: path.join(dir, 'checkpoint'),
+      resume: true,
+      data: { path: data.file, sha256: data.sha256, samples: data.prompts.length },
+      onProgress: (p) => {
+        completionTokens += Math.round((p.metrics['samples/length'] ?? 0) * o.promptsPerStep * o.groupSize);
+        ev.progress?.(`align-${name}`, p.step, p.totalSteps, { loss: p.loss, reward: p.metrics.reward ?? 0 });
+      },
+    });
+    disposeVlm(r.model);
+    disposeVlm(reference);
+    return {
+      checkpoint: path.join(dir, 'checkpoint'),
+      wallSeconds: (performance.now() - t0) / 1000,
+      steps: r.stepsRun,
+      pairs: 0,
+      chosenShift: null,
+      heldOutAccuracy: r.after.accuracy,
+      rounds: 1,
+      constructionCost: { requests: r.stepsRun * o.promptsPerStep, completionTokens },
+    };
   }
 
   async function trainOn(name: string, m: AlignMethod, dir: string, fromCkpt: string, setName: string, steps: number) {
@@ -245,6 +314,7 @@ export async function runRecipe(
         rounds: 0,
         constructionCost: { requests: 0, completionTokens: 0 },
       };
+    if (getObjective(m.objective).data === 'groups') return onlineMethod(name, m, dir, steps, t0);
     if (!m.data) throw new MmalignError('MMALIGN_RECIPE_METHOD', `method ${name} needs data: a set name`);
     if (m.rounds === 1) {
       const { r, pairs } = await trainOn(name, m, path.join(dir, 'checkpoint'), sft.result.checkpoint, m.data, steps);
@@ -262,10 +332,10 @@ export async function runRecipe(
     }
     // iterative on-policy: each round samples fresh prompts from the current policy, judges, and trains from it
     const set = recipe.construct.sets[m.data];
-    if (set.strategy !== 'self')
+    if (set.strategy !== 'self' && set.strategy !== 'correct')
       throw new MmalignError(
         'MMALIGN_RECIPE_METHOD',
-        `method ${name}: iterative rounds need a self-sampled set, not ${set.strategy}`,
+        `method ${name}: iterative rounds need an on-policy set (self or correct), not ${set.strategy}`,
       );
     let current = sft.result.checkpoint;
     let currentKey = sft.key;
@@ -330,6 +400,7 @@ export async function runRecipe(
           seed: recipe.seed,
           resamples: recipe.eval.bootstrap,
           limit: recipe.eval.limit,
+          limits: recipe.eval.limits,
           world,
           log,
         });

@@ -29,6 +29,13 @@ export const ConstructSet = z.discriminatedUnion('strategy', [
     margin: z.number().positive().optional(),
     lengthMatch: z.number().min(1).optional(),
   }),
+  /** on-policy correction (RLHF-V): a sampled response that hallucinates vs the same response without those objects */
+  z.strictObject({
+    strategy: z.literal('correct'),
+    n: z.number().int().min(1).default(4),
+    temperature: z.number().positive().default(1),
+    topP: z.number().gt(0).lte(1).default(1),
+  }),
   /** off-policy: the reference caption vs the same caption with one injected hallucination */
   z.strictObject({
     strategy: z.literal('inject'),
@@ -53,6 +60,16 @@ export const ConstructSet = z.discriminatedUnion('strategy', [
 ]);
 export type ConstructSet = z.output<typeof ConstructSet>;
 
+/** Rollout settings of an online method (GRPO / RLOO). */
+export const OnlineSettings = z.strictObject({
+  /** reward plug-ins as name[=weight] (src/train/rewards.ts) */
+  rewards: z.array(z.string()).min(1).default(['rule']),
+  groupSize: z.number().int().min(2).default(8),
+  promptsPerStep: z.number().int().positive().default(8),
+  temperature: z.number().positive().default(1),
+  maxTokens: z.number().int().positive().default(40),
+});
+
 export const AlignMethod = z.strictObject({
   /** an objective name from the objectives table, or `none` for the SFT baseline row */
   objective: z.string().min(1),
@@ -67,6 +84,10 @@ export const AlignMethod = z.strictObject({
   beta: z.number().positive().optional(),
   batchSize: z.number().int().positive().optional(),
   params: z.record(z.string(), z.unknown()).default({}),
+  /** online objectives (grpo, rloo): rollouts on the recipe's caption prompts, scored by reward plug-ins */
+  online: OnlineSettings.optional(),
+  /** the SFT-on-chosen method this one is tested against (default: the one trained on its `data`, else compare.control) */
+  control: z.string().optional(),
   label: z.string().optional(),
 });
 export type AlignMethod = z.output<typeof AlignMethod>;
@@ -120,6 +141,8 @@ export const Recipe = z.strictObject({
       bootstrap: z.number().int().positive().default(1000),
       /** items per task of the suite (default: the suite's own sizes) */
       limit: z.number().int().positive().optional(),
+      /** items of particular tasks, overriding `limit` for them (a larger POPE: its F1 moves in steps of ~1/n) */
+      limits: z.record(z.string(), z.number().int().positive()).default({}),
     })
     .prefault({}),
   /** the methods every other method is tested against (paired tests on the same items) */
@@ -174,15 +197,27 @@ export function parseRecipe(value: unknown, opts: { file?: string; quick?: boole
         : null,
     ].filter((x) => x !== null),
   );
-  if (issues.length)
-    throw new RecordValidationError(
-      issues.map((i) => ({
+  const methods = r.data.align.methods;
+  const unknownMethods = [
+    ...Object.entries(methods).map(([name, m]) => [`align.methods.${name}.control`, m.control] as const),
+    ['compare.baseline', r.data.compare.baseline] as const,
+    ['compare.control', r.data.compare.control] as const,
+  ].filter(([, ref]) => ref !== undefined && !(ref in methods) && Object.keys(methods).length > 0);
+  if (issues.length || unknownMethods.length)
+    throw new RecordValidationError([
+      ...issues.map((i) => ({
         code: 'unknown_set',
         file: opts.file,
         path: i.path,
         message: `names set "${i.missing}", not in construct.sets (${Object.keys(sets).join(', ') || 'none'})`,
       })),
-    );
+      ...unknownMethods.map(([where, ref]) => ({
+        code: 'unknown_method',
+        file: opts.file,
+        path: where,
+        message: `names method "${ref}", not in align.methods (${Object.keys(methods).join(', ')})`,
+      })),
+    ]);
   return r.data;
 }
 

@@ -7,7 +7,7 @@ import { type CorruptionName, corruptImage, type InjectionName, injectHallucinat
 import { Preference, type PreferenceOf, Sample } from '../schema/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import { createRng, seedFrom } from '../util/rng.ts';
-import { priorPartners, type WorldConfig } from '../world/index.ts';
+import { formatCaption, parseCaption, priorPartners, type WorldConfig } from '../world/index.ts';
 import type { ConstructSet } from './schema.ts';
 
 /**
@@ -61,10 +61,17 @@ async function localMedia(store: MediaStore, s: Sample, root: string): Promise<S
   return out;
 }
 
-/** On-policy: n responses per prompt from the policy, scored by the rule judge, paired best vs worst. */
-export async function selfSampledSet(
-  set: Extract<ConstructSet, { strategy: 'self' }>,
+type SampledSet = Extract<ConstructSet, { strategy: 'self' | 'correct' }>;
+
+/**
+ * The on-policy loop both sampled strategies share: n responses per prompt from the policy (batched, seeded per
+ * chunk), turned into preference records by `toPrefs` from the prompt (with its images copied into the set) and
+ * the generated texts.
+ */
+async function sampleAndPair(
+  set: SampledSet,
   ctx: SetContext,
+  toPrefs: (s: Sample, texts: { id: string; text: string }[]) => Preference[],
   onProgress?: (done: number, total: number) => void,
 ) {
   const model = await ctx.policy();
@@ -85,33 +92,106 @@ export async function selfSampledSet(
       if (!r.ok) continue;
       completionTokens += r.usage?.completionTokens ?? 0;
       const s = chunk[k];
-      const scored = r.generations.map((g, j) => ({
-        id: `${s.id}#${ctx.name}-${j}`,
-        text: g.text,
-        score: ruleScore(s, g.text).score,
-        model: ctx.policyId,
-      }));
       const local = { ...s, media: await localMedia(store, s, ctx.promptsRoot) };
       prefs.push(
-        ...pairResponses(local, scored, {
-          mode: set.pairing,
-          margin: set.margin,
-          lengthMatch: set.lengthMatch ? { maxRatio: set.lengthMatch } : undefined,
-          annotator: { kind: 'rule', id: 'shapeworld-truth' },
-          provenance: {
-            source: 'shapeworld',
-            responseModels: [ctx.policyId],
-            policy: 'on',
-            strategy: `self:${set.judge}:${set.pairing}`,
-            createdAt: ctx.createdAt,
-            run: ctx.run,
-          },
-        }),
+        ...toPrefs(
+          local,
+          r.generations.map((g, j) => ({ id: `${s.id}#${ctx.name}-${j}`, text: g.text })),
+        ),
       );
     }
     onProgress?.(Math.min(i + batch, ctx.prompts.length), ctx.prompts.length);
   }
   return { prefs, cost: { requests, completionTokens } };
+}
+
+const provenanceOf = (ctx: SetContext, strategy: string) => ({
+  source: 'shapeworld',
+  responseModels: [ctx.policyId],
+  policy: 'on' as const,
+  strategy,
+  createdAt: ctx.createdAt,
+  run: ctx.run,
+});
+const RULE_JUDGE = { kind: 'rule', id: 'shapeworld-truth' } as const;
+
+/** On-policy: n responses per prompt from the policy, scored by the rule judge, paired (best vs worst by default). */
+export function selfSampledSet(
+  set: Extract<ConstructSet, { strategy: 'self' }>,
+  ctx: SetContext,
+  onProgress?: (done: number, total: number) => void,
+) {
+  return sampleAndPair(
+    set,
+    ctx,
+    (s, texts) =>
+      pairResponses(
+        s,
+        texts.map((t) => ({ ...t, score: ruleScore(s, t.text).score, model: ctx.policyId })),
+        {
+          mode: set.pairing,
+          margin: set.margin,
+          lengthMatch: set.lengthMatch ? { maxRatio: set.lengthMatch } : undefined,
+          annotator: RULE_JUDGE,
+          provenance: provenanceOf(ctx, `self:${set.judge}:${set.pairing}`),
+        },
+      ),
+    onProgress,
+  );
+}
+
+/**
+ * The response with its hallucinated objects removed: the correction RLHF-V's annotators make (segment-level, the
+ * rest of the response kept as the model wrote it, misses and wrong attributes included), made here by the rule
+ * judge. Undefined when nothing is left or the caption does not parse into complete phrases.
+ */
+export function correctCaption(text: string, hallucinated: readonly string[]): string | undefined {
+  const parsed = parseCaption(text);
+  if (parsed.objects.some((o) => !o.attributes.color)) return undefined;
+  const kept = parsed.objects.filter((o) => !hallucinated.includes(o.name));
+  if (kept.length === 0 || kept.length === parsed.objects.length) return undefined;
+  return formatCaption(kept.map((o) => ({ category: o.name, color: o.attributes.color!, size: o.attributes.size! })));
+}
+
+/**
+ * On-policy correction (RLHF-V, by rule): of the n responses per prompt, the first that hallucinates is the rejected
+ * answer and its correction (`correctCaption`) the chosen one, so the pair differs only in the hallucinated
+ * phrases.
+ */
+export function correctedSet(
+  set: Extract<ConstructSet, { strategy: 'correct' }>,
+  ctx: SetContext,
+  onProgress?: (done: number, total: number) => void,
+) {
+  return sampleAndPair(
+    set,
+    ctx,
+    (s, texts) => {
+      for (const t of texts) {
+        const fixed = correctCaption(t.text, ruleScore(s, t.text).hallucinated);
+        if (fixed === undefined) continue;
+        const before = ruleScore(s, t.text).score;
+        const after = ruleScore(s, fixed).score;
+        return [
+          {
+            kind: 'pair',
+            id: preferenceId(s.id, 'correct', t.id),
+            sampleId: s.id,
+            prompt: s.messages,
+            media: s.media,
+            provenance: { ...provenanceOf(ctx, 'correct:rule'), annotator: RULE_JUDGE },
+            chosen: { text: fixed, responseId: `${t.id}:corrected`, model: 'rule-correction' },
+            rejected: { text: t.text, responseId: t.id, model: ctx.policyId },
+            chosenReward: after,
+            rejectedReward: before,
+            margin: after - before,
+          } satisfies PreferenceOf<'pair'>,
+        ];
+      }
+      return [];
+    },
+    onProgress,
+  );
 }
 
 /** Off-policy: the exact caption vs the same caption with one rule-injected hallucination (length-matched). */

@@ -36,9 +36,9 @@ export interface MethodRow {
 }
 
 /**
- * The control of each method: the SFT-on-chosen run trained on the same preference set (same data, same steps: what
- * is left of the method's effect beyond it is the preference effect), else `fallback` (`compare.control`). SFT-on-
- * chosen runs and the baseline (`objective: none`) have none.
+ * The control of each method: the one it names (`control:`), else the SFT-on-chosen run trained on the same
+ * preference set (same data, same steps: what is left of the method's effect beyond it is the preference effect),
+ * else `fallback` (`compare.control`). SFT-on-chosen runs and the baseline (`objective: none`) have none.
  */
 export function controlsOf(methods: Record<string, AlignMethod>, fallback?: string): Record<string, string | null> {
   const out: Record<string, string | null> = {};
@@ -48,7 +48,7 @@ export function controlsOf(methods: Record<string, AlignMethod>, fallback?: stri
       continue;
     }
     const own = Object.entries(methods).find(([n, c]) => n !== name && c.objective === 'sft' && c.data === m.data);
-    out[name] = own?.[0] ?? (fallback && fallback !== name ? fallback : null);
+    out[name] = m.control ?? own?.[0] ?? (fallback && fallback !== name ? fallback : null);
   }
   return out;
 }

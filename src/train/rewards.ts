@@ -1,3 +1,4 @@
+import { ruleScore } from '../judges/rule.ts';
 import type { Sample } from '../schema/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import { lookup } from '../util/table.ts';
@@ -36,6 +37,11 @@ export const REWARDS = {
   hallucination: {
     summary: '−1 per mentioned object category absent from the image (caption tasks)',
     make: (): RewardFn => (c) => c.completions.map((y) => 0 - (checkAnswer(c.sample, y).hallucinated?.length ?? 0)),
+  },
+  /** the preference sets' rule judge as a reward: −2 per hallucinated, −1 per missed object, −3 if malformed */
+  rule: {
+    summary: "the rule judge's score (captions: −2 per hallucinated, −1 per missed object, −3 malformed; else 1/0/−1)",
+    make: (): RewardFn => (c) => c.completions.map((y) => ruleScore(c.sample, y).score),
   },
 } as const;
 

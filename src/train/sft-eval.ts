@@ -4,7 +4,7 @@ import { readJsonl } from '../io/jsonl.ts';
 import { generateText, loadImageRgb, responseLogprobs, tf, type Vlm } from '../nn/index.ts';
 import { promptText, Sample } from '../schema/index.ts';
 import { DEFAULT_PRIORS, type PriorPair } from '../world/config.ts';
-import { compareCaption, parseCaption, readYesNo } from '../world/index.ts';
+import { compareCaption, parseCaption, popeQuestionText, readYesNo } from '../world/index.ts';
 import { resolveSamplesFile, sampleImagePath } from './data.ts';
 
 /**
@@ -50,6 +50,13 @@ export interface HallucinationReport {
     examples: { id: string; said: string; truth: string; hallucinated: string[] }[];
   };
   pope: Record<string, { n: number; accuracy: number; f1: number; yesRatio: number; unparseable: number }>;
+  /**
+   * The co-occurrence prior in yes/no form, on the caption images: P(yes to "Is there a {partner}?" | its trigger
+   * drawn, it not drawn) vs P(yes | an object with no prior link, not drawn). POPE's adversarial split asks about the
+   * objects co-occurring most in the evaluated images, which in the counterfactual test split are not the training
+   * priors; this asks about the priors themselves.
+   */
+  yesNoPrior: { partner: Rate; control: Rate; z: number; p: number };
 }
 
 const rate = (hits: number, n: number): Rate => ({ hits, n, rate: n ? hits / n : Number.NaN });
@@ -230,6 +237,28 @@ export function evaluateHallucination(
   const vsControl = twoProportionZ(pr, cr);
   const vsNoTrigger = twoProportionZ(pr, nr);
 
+  // yes/no about absent prior partners of drawn triggers vs absent unlinked objects, on the caption images
+  const probes: { s: EvalSample; object: string; kind: 'partner' | 'control' }[] = [];
+  for (const s of captions) {
+    const present = new Set((s.sample.truth?.objects ?? []).map((o) => o.name));
+    for (const [trigger, p] of partnerOf)
+      if (present.has(trigger) && !present.has(p)) probes.push({ s, object: p, kind: 'partner' });
+    for (const c of controls) if (!present.has(c)) probes.push({ s, object: c, kind: 'control' });
+  }
+  const probeAnswers = generateText(
+    m,
+    probes.map((q) => ({ image: q.s.image, prompt: popeQuestionText(q.object), key: `${q.s.sample.id}?${q.object}` })),
+    { temperature: 0, maxTokens: 3 },
+  ).map((g) => readYesNo(g[0]?.text ?? ''));
+  const yes = { partner: { hits: 0, n: 0 }, control: { hits: 0, n: 0 } };
+  probes.forEach((q, i) => {
+    yes[q.kind].n++;
+    if (probeAnswers[i] === 'yes') yes[q.kind].hits++;
+  });
+  const yesPartner = rate(yes.partner.hits, yes.partner.n);
+  const yesControl = rate(yes.control.hits, yes.control.n);
+  const yesZ = twoProportionZ(yesPartner, yesControl);
+
   const popeOut: HallucinationReport['pope'] = {};
   const answers = gen(pope, 3);
   const bySplit = new Map<string, { truth: string; said: string | undefined }[]>();
@@ -272,5 +301,6 @@ export function evaluateHallucination(
       examples,
     },
     pope: popeOut,
+    yesNoPrior: { partner: yesPartner, control: yesControl, z: yesZ.z, p: yesZ.p },
   };
 }

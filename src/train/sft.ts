@@ -42,7 +42,8 @@ export const ModelArch = VlmConfig.omit({ vocabSize: true }).extend({
   // 16 px patches on a 48 px image: one patch per cell of ShapeWorld's 3×3 grid, 9 visual tokens
   patchSize: z.number().int().positive().default(16),
   mergeSize: z.number().int().positive().default(1),
-  imageSummary: z.enum(['none', 'add', 'film']).default('add'),
+  // FiLM: the image summary multiplies each text embedding, which is what lets yes/no questions leave chance
+  imageSummary: z.enum(['none', 'add', 'film']).default('film'),
   patchNorm: z.boolean().default(true),
   dModel: z.number().int().positive().default(64),
   nHeads: z.number().int().positive().default(2),

@@ -42,6 +42,7 @@ describe('mmalign train sft', () => {
     expect(summary.parameters).toBeGreaterThan(1000);
     expect(summary.hallucination.captions).toBe(12);
     expect(Object.keys(summary.hallucination.pope).length).toBeGreaterThan(0);
+    expect(summary.hallucination.yesToControl).toBeGreaterThanOrEqual(0);
     for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'eval.json', 'last/optimizer.safetensors']) {
       expect(existsSync(path.join(out, f)), f).toBe(true);
     }

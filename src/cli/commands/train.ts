@@ -142,6 +142,9 @@ export function register(program: Command): void {
             controlRate: s(c.control.rate),
             pPartnerVsControl: c.pPartnerVsControl,
             pope: Object.fromEntries(Object.entries(report.pope).map(([k, v]) => [k, s(v.accuracy)])),
+            yesToPartner: s(report.yesNoPrior.partner.rate),
+            yesToControl: s(report.yesNoPrior.control.rate),
+            pYesPartnerVsControl: report.yesNoPrior.p,
           };
         }
         process.stdout.write(

@@ -21,6 +21,8 @@ export interface GenOutcome {
 export interface SuiteContext {
   seed: number;
   limit?: number;
+  /** items of particular tasks of the `shapes` suite, overriding `limit` for them (e.g. a larger POPE) */
+  limits?: Readonly<Record<string, number>>;
   /** ShapeWorld knobs of the `shapes` suite (default: the world's defaults); must match the training world */
   world?: WorldConfig;
   outDir: string;
@@ -106,6 +108,7 @@ export function textSample(id: string, prompt: string): Sample {
 export function buildContext(o: {
   seed: number;
   limit?: number;
+  limits?: Readonly<Record<string, number>>;
   world?: WorldConfig;
   outDir: string;
   boot: BootstrapOptions;
@@ -122,6 +125,7 @@ export function buildContext(o: {
   const ctx: SuiteContext = {
     seed: o.seed,
     limit: o.limit,
+    limits: o.limits,
     world: o.world,
     outDir: o.outDir,
     boot: o.boot,

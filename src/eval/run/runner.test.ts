@@ -123,4 +123,23 @@ describe('eval run --suite shapes (scripted model)', () => {
       first.metrics.benchmarks.map((e) => e.headline.value),
     );
   });
+
+  it('takes per-task sizes over the limit, and names a task it does not know', async () => {
+    const r = await runSuite({
+      suite: 'shapes',
+      modelSpec: 'scripted',
+      model: new ScriptedModel(),
+      out: path.join(dir, 'limits'),
+      seed: 3,
+      limit: 6,
+      limits: { pope: 12 },
+      resamples: 50,
+    });
+    const n = (id: string) => r.metrics.benchmarks.find((b) => b.id === id)?.n;
+    expect(n('pope/all')).toBe(12);
+    expect(n('chair/captions')).toBe(6);
+    await expect(
+      runSuite({ suite: 'shapes', modelSpec: 'scripted', model, out: path.join(dir, 'bad'), limits: { popes: 3 } }),
+    ).rejects.toThrow(/unknown shapes task in limits "popes"/);
+  });
 });

@@ -40,6 +40,8 @@ export interface RunOptions {
   out: string;
   seed?: number;
   limit?: number;
+  /** `shapes` suite: items of particular tasks, overriding `limit` for them */
+  limits?: Readonly<Record<string, number>>;
   /** ShapeWorld knobs for the `shapes` suite (default: the world's defaults) */
   world?: WorldConfig;
   resamples?: number;
@@ -66,11 +68,12 @@ export async function runSuite(o: RunOptions): Promise<RunResult> {
   const started = Date.now();
   writeFileSync(
     path.join(o.out, 'run.json'),
-    `${JSON.stringify({ suite: o.suite, model: o.modelSpec, judge: o.judgeSpec ?? null, reference: o.referenceSpec ?? null, seed, limit: o.limit ?? null, startedAt: new Date(started).toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ suite: o.suite, model: o.modelSpec, judge: o.judgeSpec ?? null, reference: o.referenceSpec ?? null, seed, limit: o.limit ?? null, limits: o.limits ?? null, startedAt: new Date(started).toISOString() }, null, 2)}\n`,
   );
   const ctx = buildContext({
     seed,
     limit: o.limit,
+    limits: o.limits,
     world: o.world,
     outDir: o.out,
     boot: { seed, resamples: o.resamples ?? 1000 },

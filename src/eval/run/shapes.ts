@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { GenerateParams } from '../../models/types.ts';
 import type { BenchmarkEntryInput } from '../../report/metrics.ts';
 import { promptText, type Sample } from '../../schema/index.ts';
+import { lookup } from '../../util/table.ts';
 import {
   buildSamples,
   CATEGORIES,
@@ -208,8 +209,9 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const decoding: Record<string, Record<string, unknown>> = {};
   const config = ctx.world ?? DEFAULT_WORLD_CONFIG;
   const samples = new Map<TaskName, Sample[]>();
+  for (const task of Object.keys(ctx.limits ?? {})) lookup(SHAPES_TASKS, 'shapes task in limits', task);
   for (const [task, spec] of Object.entries(SHAPES_TASKS) as Array<[keyof typeof SHAPES_TASKS, TaskSpec]>) {
-    const n = ctx.limit ?? spec.n;
+    const n = ctx.limits?.[task] ?? ctx.limit ?? spec.n;
     const built = buildSamples(config, {
       seed: ctx.seed,
       split: 'test',
