@@ -370,7 +370,9 @@ export async function runRecipe(
         last = r;
       }
       current = ckpt;
-      currentKey = `${currentKey}>${name}-r${round + 1}`;
+      // the policy of the next round is this stage's (its key covers the method, the align config and the sets) after
+      // `round + 1` rounds: a set sampled from it must not be reused when any of those change
+      currentKey = `${path.basename(dir)}>r${round + 1}`;
     }
     return {
       checkpoint: current,
