@@ -168,9 +168,10 @@ export function correctedSet(
     ctx,
     (s, texts) => {
       for (const t of texts) {
-        const fixed = correctCaption(t.text, ruleScore(s, t.text).hallucinated);
+        const judged = ruleScore(s, t.text);
+        const fixed = correctCaption(t.text, judged.hallucinated);
         if (fixed === undefined) continue;
-        const before = ruleScore(s, t.text).score;
+        const before = judged.score;
         const after = ruleScore(s, fixed).score;
         return [
           {
