@@ -28,6 +28,12 @@ describe('controlsOf', () => {
     });
   });
 
+  it('takes the control a method names over the one of its set (GRPO has no set)', () => {
+    const withGrpo = { ...methods, grpo: method({ objective: 'grpo', control: 'sft_chosen_self' }) };
+    expect(controlsOf(withGrpo, 'sft_chosen').grpo).toBe('sft_chosen_self');
+    expect(controlsOf({ ...withGrpo, grpo: method({ objective: 'grpo' }) }, 'sft_chosen').grpo).toBe('sft_chosen');
+  });
+
   it('leaves a method without a control when its set has no SFT run and there is no fallback', () => {
     expect(controlsOf(methods).mdpo).toBeNull();
   });
