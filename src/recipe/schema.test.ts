@@ -5,7 +5,13 @@ import { RecordValidationError } from '../util/errors.ts';
 import { loadRecipe, parseRecipe } from './schema.ts';
 
 const DEFAULT = 'recipes/shapes-hallucination.yaml';
-const base = () => parseYaml(readFileSync(DEFAULT, 'utf8')) as Record<string, any>;
+/** the parts of the YAML document these tests edit */
+interface RecipeDoc {
+  align: { stpes?: number; methods: Record<string, { data?: string; control?: string }> };
+  construct: { sets: Record<string, { n?: unknown; judge?: string }> };
+  compare: { control?: string };
+}
+const base = () => parseYaml(readFileSync(DEFAULT, 'utf8')) as RecipeDoc;
 
 function issuesOf(value: unknown): { path?: string; message: string }[] {
   try {
@@ -30,7 +36,7 @@ describe('parseRecipe', () => {
   it('names an unknown key and a wrong type with their paths', () => {
     const r = base();
     r.align.stpes = 3;
-    r.construct.sets.self.n = 'eight';
+    r.construct.sets.self!.n = 'eight';
     const issues = issuesOf(r);
     expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(['align', 'construct.sets.self.n']));
     expect(issues.map((i) => i.message).join('\n')).toMatch(/stpes/);
@@ -38,8 +44,8 @@ describe('parseRecipe', () => {
 
   it('names a method whose data set or control does not exist', () => {
     const r = base();
-    r.align.methods.dpo_self.data = 'selff';
-    r.align.methods.grpo.control = 'sft_chosen_selff';
+    r.align.methods.dpo_self!.data = 'selff';
+    r.align.methods.grpo!.control = 'sft_chosen_selff';
     r.compare.control = 'nope';
     const issues = issuesOf(r);
     expect(issues).toEqual(
@@ -56,7 +62,7 @@ describe('parseRecipe', () => {
 
   it('refuses a judge the recipe cannot run', () => {
     const r = base();
-    r.construct.sets.self.judge = 'claims';
+    r.construct.sets.self!.judge = 'claims';
     expect(issuesOf(r).map((i) => i.path)).toContain('construct.sets.self.judge');
   });
 });
