@@ -213,6 +213,12 @@ export async function runRecipe(
     aligned.set(name, rec);
   }
 
+  /** Every aligned method's schedule: its lr (or the recipe's), cosine to a tenth, a short warmup. */
+  function alignOptim(m: AlignMethod, steps: number) {
+    const lr = m.lr ?? recipe.align.lr;
+    return { lr, minLr: lr / 10, warmupSteps: Math.min(10, Math.floor(steps / 10)) };
+  }
+
   /**
    * Online RL (GRPO / RLOO): each step samples a group of responses per caption prompt from the current policy,
    * scores them with the reward plug-ins (by default the rule judge the preference sets use) and updates against
@@ -220,7 +226,6 @@ export async function runRecipe(
    */
   async function onlineMethod(name: string, m: AlignMethod, dir: string, steps: number, t0: number) {
     const o = m.online ?? OnlineSettings.parse({});
-    const lr = m.lr ?? recipe.align.lr;
     const data = await loadPromptData(promptWorld.result.dir, { imageSize: world.imageSize, tasks: ['caption'] });
     const model = await loadCheckpoint(sft.result.checkpoint, { trainable: true });
     const reference = await loadCheckpoint(sft.result.checkpoint);
@@ -237,7 +242,7 @@ export async function runRecipe(
         groupSize: o.groupSize,
         temperature: o.temperature,
         maxTokens: o.maxTokens,
-        optim: { lr, minLr: lr / 10, warmupSteps: Math.min(10, Math.floor(steps / 10)) },
+        optim: alignOptim(m, steps),
         evalEvery: 0,
         checkpointEvery: Math.max(1, Math.floor(steps / 4)),
       },
@@ -283,11 +288,7 @@ export async function runRecipe(
         steps,
         patience: recipe.align.patience,
         batchSize: m.batchSize ?? recipe.align.batchSize,
-        optim: {
-          lr: m.lr ?? recipe.align.lr,
-          minLr: (m.lr ?? recipe.align.lr) / 10,
-          warmupSteps: Math.min(10, Math.floor(steps / 10)),
-        },
+        optim: alignOptim(m, steps),
       },
       model,
       train: data.examples,

@@ -171,23 +171,17 @@ export function correctedSet(
         const judged = ruleScore(s, t.text);
         const fixed = correctCaption(t.text, judged.hallucinated);
         if (fixed === undefined) continue;
-        const before = judged.score;
-        const after = ruleScore(s, fixed).score;
-        return [
-          {
-            kind: 'pair',
-            id: preferenceId(s.id, 'correct', t.id),
-            sampleId: s.id,
-            prompt: s.messages,
-            media: s.media,
-            provenance: { ...provenanceOf(ctx, 'correct:rule'), annotator: RULE_JUDGE },
-            chosen: { text: fixed, responseId: `${t.id}:corrected`, model: 'rule-correction' },
-            rejected: { text: t.text, responseId: t.id, model: ctx.policyId },
-            chosenReward: after,
-            rejectedReward: before,
-            margin: after - before,
-          } satisfies PreferenceOf<'pair'>,
-        ];
+        const corrected = {
+          id: `${t.id}:corrected`,
+          text: fixed,
+          score: ruleScore(s, fixed).score,
+          model: 'rule-correction',
+        };
+        return pairResponses(s, [corrected, { ...t, score: judged.score, model: ctx.policyId }], {
+          mode: 'best_worst',
+          annotator: RULE_JUDGE,
+          provenance: provenanceOf(ctx, 'correct:rule'),
+        });
       }
       return [];
     },
