@@ -24,6 +24,7 @@
  * of examples (`imageDropout`), so log π(y | x) without the image is the model's language prior, not noise.
  */
 import { z } from 'zod';
+import { batchMatMulSimd } from './bmm.ts';
 import { Rng } from './rng.ts';
 import { tf } from './tf.ts';
 
@@ -38,16 +39,19 @@ function swapLast(t: tf.Tensor): tf.Tensor {
 }
 
 /**
- * a @ b (rank 2 or batched rank 3) whose backward pass is dA = dy @ bᵀ, dB = aᵀ @ dy with explicit transposes:
- * tfjs's own matMul gradient uses transposeA/transposeB, which wasm runs 3–15× slower (stack.md trap 1).
+ * a @ b (rank 2 or batched rank 3) whose backward pass is dA = dy @ bᵀ, dB = aᵀ @ dy. Rank 2 runs tfjs's matMul
+ * (XNNPACK) with explicit transposes in the gradient: its transposeA/B path is 3–15× slower (stack.md trap 1).
+ * Rank 3 with a batch > 1 (attention) runs our SIMD kernel (bmm.ts): tfjs-wasm has only a scalar loop for it.
  */
 export const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
+  const batched = a.rank === 3 && b.rank === 3 && (a.shape[0] as number) > 1;
   return {
-    value: tf.matMul(a, b),
+    value: batched ? batchMatMulSimd(a, b) : tf.matMul(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+      if (batched) return [batchMatMulSimd(dy, sb, false, true), batchMatMulSimd(sa, dy, true, false)];
       return [tf.matMul(dy, swapLast(sb)), tf.matMul(swapLast(sa), dy)];
     },
   };

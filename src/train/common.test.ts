@@ -56,7 +56,68 @@ describe('AdamW', () => {
     expect(r.gradNorm).toBeCloseTo(5, 5);
     expect(r.metrics).toEqual({ twice: 2 });
     // the first Adam step is lr·sign(g) whatever the scale, so check the clipped moment instead: m = (1−β1)·g/5
-    expect([...(opt.m[0] as tf.Variable).dataSync()].map((x) => Number(x.toFixed(6)))).toEqual([0.06, 0.08]);
+    const state = new Map(opt.stateTensors());
+    expect([...(state.get('m.p') as tf.Tensor).dataSync()].map((x) => Number(x.toFixed(6)))).toEqual([0.06, 0.08]);
+    for (const t of state.values()) t.dispose();
+    opt.dispose();
+  });
+});
+
+describe('AdamW fused over all parameters', () => {
+  /** The unfused update, one tensor at a time (the optimiser before it was fused): the reference, bit for bit. */
+  function unfusedStep(
+    ps: tf.Variable[],
+    ms: tf.Variable[],
+    vs: tf.Variable[],
+    gs: tf.Tensor[],
+    t: number,
+    lr: number,
+  ) {
+    const c = OptimConfig.parse({});
+    tf.tidy(() => {
+      const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g)))));
+      const coef = tf.minimum(1, tf.div(c.gradClip, tf.add(norm, 1e-6)));
+      ps.forEach((p, i) => {
+        const g = tf.mul(gs[i] as tf.Tensor, coef);
+        const m = tf.add(tf.mul(ms[i] as tf.Variable, c.beta1), tf.mul(g, 1 - c.beta1));
+        const v = tf.add(tf.mul(vs[i] as tf.Variable, c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
+        (ms[i] as tf.Variable).assign(m);
+        (vs[i] as tf.Variable).assign(v);
+        const update = tf.div(tf.div(m, 1 - c.beta1 ** t), tf.add(tf.sqrt(tf.div(v, 1 - c.beta2 ** t)), c.eps));
+        const decayed = p.rank >= 2 ? tf.mul(p, 1 - lr * c.weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+    });
+  }
+
+  it('gives bit-identical weights and optimizer state to the per-tensor update, clipping on', () => {
+    const shapes = [[3, 5], [5], [2, 3, 4], [1]];
+    const init = shapes.map((s, i) => tf.randomNormal(s, 0, 1, 'float32', 10 + i));
+    const fused = init.map((x) => tf.variable(x.clone()));
+    const ref = init.map((x) => tf.variable(x.clone()));
+    const ms = init.map((x) => tf.variable(tf.zerosLike(x)));
+    const vs = init.map((x) => tf.variable(tf.zerosLike(x)));
+    const opt = new AdamW(
+      fused.map((v, i) => [`w${i}`, v] as [string, tf.Variable]),
+      OptimConfig.parse({}),
+    );
+    for (let t = 1; t <= 5; t++) {
+      // gradients large enough that clipping (norm > 1) is active on every step
+      const gs = shapes.map((s, i) => tf.mul(tf.randomNormal(s, 0, 1, 'float32', 100 * t + i), 3));
+      const lr = 0.01 * t;
+      tf.tidy(() => opt.apply(Object.fromEntries(fused.map((v, i) => [v.name, gs[i] as tf.Tensor])), lr));
+      unfusedStep(ref, ms, vs, gs, t, lr);
+      tf.dispose(gs);
+    }
+    fused.forEach((v, i) => {
+      expect([...v.dataSync()]).toEqual([...(ref[i] as tf.Variable).dataSync()]);
+    });
+    const state = new Map(opt.stateTensors());
+    ms.forEach((m, i) => {
+      expect([...(state.get(`m.w${i}`) as tf.Tensor).dataSync()]).toEqual([...m.dataSync()]);
+      expect([...(state.get(`v.w${i}`) as tf.Tensor).dataSync()]).toEqual([...(vs[i] as tf.Variable).dataSync()]);
+    });
+    for (const t of state.values()) t.dispose();
     opt.dispose();
   });
 });
