@@ -4,7 +4,7 @@
  *   2. the same architecture and shapes trained by PyTorch CPU (bench/train_throughput_torch.py) when python3 with
  *      torch is importable (Debian's python3-torch; tries `python3`, then /usr/bin/python3), at 1 thread; the column
  *      is skipped with a note otherwise;
- *   3. a short real SFT run on freshly generated ShapeWorld captions + POPE questions (tokens/s as trainers report it).
+ *   3. a short real SFT run on freshly generated ShapeWorld captions + yes/no questions (tokens/s as trainers report it).
  *
  * usage: npx tsx bench/train-throughput.ts [--steps 30] [--sft-steps 60] [--no-torch] [--no-sft]
  * The machine's load is printed with the numbers: absolute rates depend on it.
@@ -82,7 +82,7 @@ function torchFixed(
 async function realSft() {
   const dir = mkdtempSync(path.join(tmpdir(), 'mmalign-bench-'));
   try {
-    generateWorld({}, { seed: 1, n: 400, outDir: dir, tasks: ['caption', 'pope'], splits: ['train'] });
+    generateWorld({}, { seed: 1, n: 400, outDir: dir, tasks: ['caption', 'exist'], splits: ['train'] });
     const data = await loadSftData(dir, { imageSize: DEFAULT_SFT_CONFIG.model.imageSize, split: 'train' });
     const r = await trainSft({
       config: { ...DEFAULT_SFT_CONFIG, steps: SFT_STEPS, evalEvery: 0, checkpointEvery: 0 },

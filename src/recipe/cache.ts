@@ -9,8 +9,9 @@ import path from 'node:path';
  * in the same directory, where resumable stages (training checkpoints, the construction ledger) pick up their work.
  */
 /** Part of every stage key: bump the revision whenever a stage's output changes for the same config (revision 2: POPE
- * references name the object before yes/no), so that runs made by an older version are not reused. */
-export const CODE_VERSION = 'mmalign-0.1.0/2';
+ * references name the object before yes/no; 3: SFT worlds train on `exist`, the eval asks POPE on in-distribution
+ * scenes), so that runs made by an older version are not reused. */
+export const CODE_VERSION = 'mmalign-0.1.0/3';
 
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;

@@ -103,8 +103,11 @@ export const Recipe = z.strictObject({
       train: z.number().int().positive().default(2000),
       /** held-out scenes per task for evaluation */
       test: z.number().int().positive().default(300),
-      tasks: z.array(z.string()).default(['caption', 'pope', 'attribute', 'count', 'spatial', 'mc', 'arith', 'safety']),
-      /** items of particular tasks, overriding `train` for them (POPE asks 18 questions per image) */
+      /** SFT tasks: `exist` yes/no questions, not POPE's (POPE is the benchmark; see existTask in src/world/pope.ts) */
+      tasks: z
+        .array(z.string())
+        .default(['caption', 'exist', 'attribute', 'count', 'spatial', 'mc', 'arith', 'safety']),
+      /** items of particular tasks, overriding `train` for them */
       counts: z.record(z.string(), z.number().int().positive()).default({}),
       config: z.record(z.string(), z.unknown()).default({}),
     })

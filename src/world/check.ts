@@ -114,6 +114,7 @@ export function checkAnswer(sample: Sample, answer: string): CheckResult {
       };
     }
     case 'pope':
+    case 'exist':
     case 'spatial': {
       const exp = String(expected);
       if (exp === 'yes' || exp === 'no') {

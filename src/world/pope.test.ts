@@ -130,3 +130,32 @@ describe('pope task', () => {
     }
   });
 });
+
+describe('the exist task (yes/no questions to train on)', () => {
+  const cfg = parseWorldConfig({});
+  const items = buildSamples(cfg, { seed: 5, split: 'train', n: 2000, tasks: ['exist'] }).samples.get('exist')!;
+
+  it('asks about a drawn category (yes) or an undrawn one (no), one question per scene', () => {
+    expect(items).toHaveLength(2000);
+    expect(new Set(items.map((s) => s.truth?.scene)).size).toBe(2000);
+    for (const s of items) {
+      const present = (s.truth?.objects ?? []).map((o) => o.name).includes(String(s.truth?.object));
+      expect(s.truth?.label).toBe(present ? 'yes' : 'no');
+      expect(s.reference).toBe(`${s.truth?.object} ${s.truth?.label}`);
+      expect(s.messages[0]?.content[1]).toEqual({ type: 'text', text: popeQuestionText(String(s.truth?.object)) });
+    }
+  });
+
+  it('says yes half the time, and each undrawn category is as likely a negative as any other', () => {
+    const yes = items.filter((s) => s.truth?.label === 'yes').length;
+    // binomial(2000, ½): sd 22, so ±100 is ±4.5 sd
+    expect(Math.abs(yes - 1000)).toBeLessThan(100);
+    const negatives = new Map<string, number>();
+    for (const s of items)
+      if (s.truth?.label === 'no')
+        negatives.set(String(s.truth.object), (negatives.get(String(s.truth.object)) ?? 0) + 1);
+    expect(negatives.size).toBe(12);
+    // ~1000 negatives over 12 categories (~83 each; absent categories vary little with 2-5 objects per scene)
+    for (const count of negatives.values()) expect(count).toBeGreaterThan(40);
+  });
+});

@@ -1,8 +1,8 @@
 import { MmalignError } from '../util/errors.ts';
 import { type Rng, streamRng } from './rng.ts';
-import type { TaskContext, TaskItem } from './sample.ts';
+import type { PerSceneTask, TaskContext, TaskItem } from './sample.ts';
 import { type Scene, sceneCategories } from './scene.ts';
-import { article, type Category } from './vocab.ts';
+import { article, CATEGORIES, type Category } from './vocab.ts';
 
 /**
  * POPE negatives, built as AoiDragon/POPE utils.py builds them (../shared/docs/benchmarks.md §1):
@@ -54,6 +54,26 @@ export function popeQuestionText(object: string): string {
 export function popeAnswer(object: string, label: 'yes' | 'no'): string {
   return `${object} ${label}`;
 }
+
+/**
+ * The `exist` task, existence questions to train on (POPE is the benchmark, not training data): yes or no with
+ * probability ½, then the object uniformly among the categories drawn (yes) or not drawn (no). Why not train on
+ * POPE's own questions: its popular / adversarial negatives are always frequent or co-occurring objects, so a
+ * model trained on them learns "frequent object → no" from the question alone, the reverse of the bias POPE
+ * measures (measured in issue #3: the recipe's SFT model said yes to 65% of absent rare objects and 0% of absent
+ * moons). Here P(yes | object asked) follows how often the object is drawn, as in real instruction data.
+ */
+export const existTask: PerSceneTask = (scene, rng) => {
+  const present = sceneCategories(scene);
+  const absent = CATEGORIES.filter((c) => !present.includes(c));
+  const label = absent.length === 0 || rng.chance(0.5) ? 'yes' : 'no';
+  const object = label === 'yes' ? rng.pick(present) : rng.pick(absent);
+  return {
+    prompt: popeQuestionText(object),
+    reference: popeAnswer(object, label),
+    truth: { label, object, answer: label },
+  };
+};
 
 /** generate_ground_truth_objects: object → number of images it appears in, insertion-ordered. */
 export function popeObjectCounts(images: readonly PopeImage[]): Map<string, number> {

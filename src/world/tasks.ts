@@ -2,7 +2,7 @@ import { MmalignError } from '../util/errors.ts';
 import { arithTask } from './arith.ts';
 import { formatCaption } from './caption.ts';
 import { mcTask } from './mc.ts';
-import { popeTask } from './pope.ts';
+import { existTask, popeTask } from './pope.ts';
 import { attributeTask, countTask, spatialTask } from './questions.ts';
 import { streamRng } from './rng.ts';
 import { safetyTask } from './safety.ts';
@@ -51,6 +51,7 @@ function perScene(name: string, fn: PerSceneTask) {
 /** The tasks that ask one question per scene (all but pope), for `sceneToSamples`. */
 export const PER_SCENE_TASKS = {
   caption: captionTask,
+  exist: existTask,
   attribute: attributeTask,
   count: countTask,
   spatial: spatialTask,
@@ -68,6 +69,10 @@ export const TASKS = {
   pope: {
     description: 'yes/no existence, POPE random/popular/adversarial negatives (truth.split)',
     generate: popeTask,
+  },
+  exist: {
+    description: 'yes/no existence to train on: yes or no at ½, object uniform among drawn / undrawn categories',
+    generate: perScene('exist', existTask),
   },
   attribute: {
     description: 'color / size / shape of one described object',

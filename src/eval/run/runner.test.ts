@@ -6,6 +6,7 @@ import { RunMetrics } from '../../report/metrics.ts';
 import { promptText, type Sample } from '../../schema/index.ts';
 import { runSuite } from './runner.ts';
 import { ScriptedModel } from './scripted-model.ts';
+import { IN_DISTRIBUTION_SEED_OFFSET } from './shapes.ts';
 
 describe('eval run --suite shapes (scripted model)', () => {
   const { dir, cleanup } = tempDir();
@@ -64,6 +65,23 @@ describe('eval run --suite shapes (scripted model)', () => {
     expect(harmful.length).toBeGreaterThan(0);
     expect(safety?.headline.value).toBe(complied / harmful.length);
     for (const e of m.benchmarks) if (e.headline.value !== null && e.n > 1) expect(e.headline.ci, e.id).toBeTruthy();
+  });
+
+  it('asks POPE on in-distribution held-out scenes and everything else on the test split', () => {
+    const samples = readFileSync(path.join(out, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Sample);
+    const seedOf = (s: Sample) => s.id.split('-')[0];
+    for (const s of samples)
+      if (s.task === 'pope') {
+        expect(s.split).toBe('train');
+        expect(seedOf(s)).toBe(`sw${3 + IN_DISTRIBUTION_SEED_OFFSET}`);
+      } else {
+        expect(s.split).toBe('test');
+        expect(seedOf(s)).toBe('sw3');
+      }
+    expect(samples.some((s) => s.task === 'pope')).toBe(true);
   });
 
   it('uses a --judge model for conversation and win rate, with prompt hashes in metrics.json', async () => {

@@ -43,7 +43,8 @@ import { sha256File } from '../score-files.ts';
 import type { SuiteContext } from './context.ts';
 
 /**
- * The `shapes` suite: ShapeWorld's held-out (test split) tasks with exact ground truth, covering the survey's six
+ * The `shapes` suite: ShapeWorld's held-out tasks with exact ground truth (test split; POPE on in-distribution
+ * held-out scenes, see IN_DISTRIBUTION_SEED_OFFSET), covering the survey's six
  * dimensions as far as synthetic data can: hallucination (POPE random/popular/adversarial with the original rule,
  * CHAIR on captions), general (attribute / count / spatial QA, CircularEval multiple choice, arithmetic),
  * safety (refusal and over-refusal), conversation (MMHal-style 0–6 judged captions: the --judge model with our
@@ -55,12 +56,23 @@ import type { SuiteContext } from './context.ts';
 interface TaskSpec {
   n: number;
   params: GenerateParams;
+  /** where the images come from: the counterfactual `test` split (default) or `in-distribution` held-out scenes */
+  images?: 'test' | 'in-distribution';
 }
 
-/** Items per task and decoding (greedy, short answers, as the benchmarks prescribe). */
+/**
+ * Seed offset of the in-distribution held-out images: scenes drawn with the training statistics (split `train`)
+ * from a seed no training world uses (seed + this), as COCO val2014 is to train2014. POPE is asked on these because
+ * its popular / adversarial negatives are the most frequent / most co-occurring objects of the evaluated images:
+ * they are the hard negatives POPE means only where those statistics are the ones the model learned. On the test
+ * split (triggers mostly drawn alone, shown more often) "adversarial" negatives are mostly other triggers, near-random.
+ */
+export const IN_DISTRIBUTION_SEED_OFFSET = 104_729;
+
+/** Items per task, decoding (greedy, short answers, as the benchmarks prescribe) and image source. */
 export const SHAPES_TASKS = {
   caption: { n: 40, params: { temperature: 0, maxTokens: 48 } },
-  pope: { n: 60, params: { temperature: 0, maxTokens: 8 } },
+  pope: { n: 60, params: { temperature: 0, maxTokens: 8 }, images: 'in-distribution' },
   attribute: { n: 30, params: { temperature: 0, maxTokens: 8 } },
   count: { n: 30, params: { temperature: 0, maxTokens: 8 } },
   spatial: { n: 30, params: { temperature: 0, maxTokens: 8 } },
@@ -212,9 +224,10 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   for (const task of Object.keys(ctx.limits ?? {})) lookup(SHAPES_TASKS, 'shapes task in limits', task);
   for (const [task, spec] of Object.entries(SHAPES_TASKS) as Array<[keyof typeof SHAPES_TASKS, TaskSpec]>) {
     const n = ctx.limits?.[task] ?? ctx.limit ?? spec.n;
+    const inDistribution = spec.images === 'in-distribution';
     const built = buildSamples(config, {
-      seed: ctx.seed,
-      split: 'test',
+      seed: inDistribution ? ctx.seed + IN_DISTRIBUTION_SEED_OFFSET : ctx.seed,
+      split: inDistribution ? 'train' : 'test',
       n,
       tasks: [task],
       onImage: (ref, png) => {
@@ -231,7 +244,9 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const all = [...samples.values()].flat();
   const samplesFile = path.join(ctx.outDir, 'samples.jsonl');
   writeFileSync(samplesFile, `${all.map((s) => JSON.stringify(s)).join('\n')}\n`);
-  ctx.log(`shapes: ${all.length} samples over ${samples.size} tasks (seed ${ctx.seed}, test split)`);
+  ctx.log(
+    `shapes: ${all.length} samples over ${samples.size} tasks (seed ${ctx.seed}, test split; POPE on in-distribution scenes, seed ${ctx.seed + IN_DISTRIBUTION_SEED_OFFSET})`,
+  );
 
   const gen = async (task: keyof typeof SHAPES_TASKS, ss: readonly Sample[]) =>
     ctx.generate(task, ss, SHAPES_TASKS[task].params);
