@@ -14,7 +14,6 @@
  *   training runs reproduce bit for bit across the switch).
  * When 4 ∤ N the last 4 columns of a row run over into the next row (of b: read, of out: written); those lanes
  * only land in out's next row, which is zeroed before it is computed, and the buffers keep 4 floats of slack.
- * Sums run in k order per output element, as a naive loop would: results match tf.matMul to float32 rounding.
  */
 import { tf } from './tf.ts';
 
@@ -52,7 +51,6 @@ const op = {
   ltU: [0x49],
   gtU: [0x4b],
   select: [0x1b],
-  block: [0x02, 0x40],
   loop: [0x03, 0x40],
   brIf: (depth: number) => [0x0d, depth],
   end: [0x0b],
