@@ -16,6 +16,11 @@ export async function loadImageRgb(file: string, size: number): Promise<Uint8Arr
       hint: 'media paths in records are relative to the data directory',
     });
   }
+  return decodeImageRgb(buf, size, file);
+}
+
+/** Decodes image bytes (any format sharp reads) to RGB [I, I, 3]; `label` names the image in errors. */
+export async function decodeImageRgb(buf: Buffer, size: number, label: string): Promise<Uint8Array> {
   try {
     if (buf.subarray(1, 4).toString('latin1') === 'PNG') {
       const png = PNG.sync.read(buf);
@@ -24,7 +29,7 @@ export async function loadImageRgb(file: string, size: number): Promise<Uint8Arr
     const raw = await sharp(buf).removeAlpha().resize(size, size, { fit: 'fill' }).raw().toBuffer();
     return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   } catch (e) {
-    throw new MmalignError('MMALIGN_BAD_MEDIA', `cannot decode image ${file}: ${(e as Error).message}`);
+    throw new MmalignError('MMALIGN_BAD_MEDIA', `cannot decode image ${label}: ${(e as Error).message}`);
   }
 }
 

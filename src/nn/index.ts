@@ -17,7 +17,7 @@ export {
   writeFileAtomic,
 } from './checkpoint.ts';
 export { type GeneratedText, type GenerateRequest, generateText, type SampleOptions } from './generate.ts';
-export { imagesToFloat, loadImageRgb } from './image.ts';
+export { decodeImageRgb, imagesToFloat, loadImageRgb } from './image.ts';
 export { responseLogprobs, type ScoredBatch, type ScoreItem } from './logprobs.ts';
 export { hashString, Rng } from './rng.ts';
 export { decodeSafetensors, encodeSafetensors, type StTensor } from './safetensors.ts';

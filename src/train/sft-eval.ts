@@ -1,10 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readJsonl } from '../io/jsonl.ts';
-import { generateText, loadImageRgb, responseLogprobs, tf, type Vlm } from '../nn/index.ts';
+import { decodeImageRgb, generateText, loadImageRgb, responseLogprobs, tf, type Vlm } from '../nn/index.ts';
 import { promptText, Sample } from '../schema/index.ts';
-import { DEFAULT_PRIORS, type PriorPair } from '../world/config.ts';
-import { compareCaption, parseCaption, popeQuestionText, readYesNo } from '../world/index.ts';
+import { DEFAULT_PRIORS, type PriorPair, parseWorldConfig } from '../world/config.ts';
+import {
+  buildSamples,
+  compareCaption,
+  IN_DISTRIBUTION_SEED_OFFSET,
+  parseCaption,
+  popeQuestionText,
+  readYesNo,
+} from '../world/index.ts';
 import { resolveSamplesFile, sampleImagePath } from './data.ts';
 
 /**
@@ -136,6 +143,41 @@ export async function loadWorldEval(
     // no world.json: the default priors
   }
   return { samples, priors };
+}
+
+/**
+ * POPE as the shapes suite asks it, for the world a data folder was generated from (its world.json: config and seed):
+ * `perSplit` questions per negative-sampling split on in-distribution held-out scenes (train-split statistics, seed +
+ * IN_DISTRIBUTION_SEED_OFFSET), rendered in memory. Null when the folder has no world.json.
+ */
+export async function inDistributionPope(
+  dirOrFile: string,
+  opts: { imageSize: number; perSplit: number },
+): Promise<{ samples: EvalSample[]; seed: number } | null> {
+  const { root } = await resolveSamplesFile(dirOrFile);
+  let world: { config?: unknown; seed?: number };
+  try {
+    world = JSON.parse(await readFile(path.join(root, 'world.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof world.seed !== 'number') return null;
+  const seed = world.seed + IN_DISTRIBUTION_SEED_OFFSET;
+  const pngs = new Map<string, Buffer>();
+  const built = buildSamples(parseWorldConfig(world.config ?? {}, path.join(root, 'world.json')), {
+    seed,
+    split: 'train',
+    n: 3 * opts.perSplit,
+    tasks: ['pope'],
+    onImage: (ref, png) => pngs.set(ref.path, png),
+  });
+  const samples: EvalSample[] = [];
+  for (const sample of built.samples.get('pope') ?? []) {
+    const file = sampleImagePath(sample);
+    const png = typeof file === 'string' ? pngs.get(file) : undefined;
+    samples.push({ sample, image: png ? await decodeImageRgb(png, opts.imageSize, sample.id) : null });
+  }
+  return { samples, seed };
 }
 
 export function evaluateHallucination(

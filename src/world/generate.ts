@@ -67,6 +67,12 @@ export function worldContext(
 }
 
 /**
+ * Seed offset of in-distribution held-out scenes: the train split's statistics from a seed no training world uses
+ * (seed + this), as COCO val2014 is to train2014. The shapes suite and `train sft --hallucination` ask POPE on these.
+ */
+export const IN_DISTRIBUTION_SEED_OFFSET = 104_729;
+
+/**
  * Pure generation, no files: the samples of each task for one split, in table order, plus the scenes they use.
  * Samples are a function of (config, seed, split, task, n): the same call gives the same records.
  */

@@ -40,6 +40,7 @@ export {
   buildSamples,
   type GenerateOptions,
   generateWorld,
+  IN_DISTRIBUTION_SEED_OFFSET,
   resolveTasks,
   type WorldManifest,
   worldContext,

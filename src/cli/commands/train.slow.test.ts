@@ -7,7 +7,7 @@ const tmp = tempDir('mmalign-train-cli-');
 afterAll(() => tmp.cleanup());
 
 describe('mmalign train sft', () => {
-  it('trains a checkpoint from a world folder, resumes, and reports hallucination metrics on the test split', () => {
+  it('trains a checkpoint from a world folder, resumes, and reports hallucination metrics (captions of the test split, POPE in-distribution)', () => {
     const data = path.join(tmp.dir, 'w');
     const world = runCli([
       'world',
@@ -41,7 +41,11 @@ describe('mmalign train sft', () => {
     expect(summary).toMatchObject({ steps: 6, stepsRun: 6, stopped: false });
     expect(summary.parameters).toBeGreaterThan(1000);
     expect(summary.hallucination.captions).toBe(12);
-    expect(Object.keys(summary.hallucination.pope).length).toBeGreaterThan(0);
+    // POPE as the shapes suite asks it: 300 per split on in-distribution scenes of the world (seed 2 + 104729)
+    expect(Object.keys(summary.hallucination.pope).sort()).toEqual(['adversarial', 'popular', 'random']);
+    expect(summary.hallucination.popeImages).toBe('in-distribution held-out scenes (train statistics, seed 104731)');
+    const evalJson = JSON.parse(readFileSync(path.join(out, 'eval.json'), 'utf8'));
+    expect(Object.values(evalJson.pope).map((p) => (p as { n: number }).n)).toEqual([300, 300, 300]);
     expect(summary.hallucination.yesToControl).toBeGreaterThanOrEqual(0);
     for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'eval.json', 'last/optimizer.safetensors']) {
       expect(existsSync(path.join(out, f)), f).toBe(true);

@@ -19,8 +19,10 @@ export function register(program: Command): void {
     .option('--eval-data <dir>', 'held-out samples for the eval loss (default: a share of --data)')
     .option(
       '--hallucination <split>',
-      'after training, greedy-decode the caption and pope samples of this split of --data (e.g. test) and report ' +
-        'recall, CHAIR-i/s, prior-partner vs control hallucination and POPE accuracy (written to <out>/eval.json)',
+      'after training, greedy-decode the caption samples of this split of --data (e.g. test) and POPE questions and ' +
+        'report recall, CHAIR-i/s, prior-partner vs control hallucination and POPE accuracy (written to ' +
+        '<out>/eval.json); POPE is asked as the shapes suite asks it, on in-distribution held-out scenes of the ' +
+        "world in --data's world.json (without one: the split's pope samples)",
     )
     .action(
       async (o: {
@@ -110,15 +112,21 @@ export function register(program: Command): void {
         const s = (n: number) => Number(n.toPrecision(4));
         let hallucination: unknown;
         if (o.hallucination && !result.stopped) {
-          const { evaluateHallucination, loadWorldEval } = await import('../../train/sft-eval.ts');
+          const { evaluateHallucination, inDistributionPope, loadWorldEval } = await import('../../train/sft-eval.ts');
           const { writeFile } = await import('node:fs/promises');
           const path = await import('node:path');
+          const imageSize = config.model.imageSize;
+          const pope = await inDistributionPope(o.data, { imageSize, perSplit: 300 });
           const ev = await loadWorldEval(o.data, {
-            imageSize: config.model.imageSize,
+            imageSize,
             split: o.hallucination,
-            tasks: ['caption', 'pope'],
+            tasks: pope ? ['caption'] : ['caption', 'pope'],
             limitPerTask: 500,
           });
+          if (pope) ev.samples.push(...pope.samples);
+          const popeImages = pope
+            ? `in-distribution held-out scenes (train statistics, seed ${pope.seed})`
+            : `split ${o.hallucination} of --data`;
           if (ev.samples.length === 0) {
             throw new MmalignError(
               'MMALIGN_NO_DATA',
@@ -129,7 +137,7 @@ export function register(program: Command): void {
             );
           }
           const report = evaluateHallucination(result.model, ev.samples, ev.priors);
-          await writeFile(path.join(o.out, 'eval.json'), `${JSON.stringify(report, null, 2)}\n`);
+          await writeFile(path.join(o.out, 'eval.json'), `${JSON.stringify({ ...report, popeImages }, null, 2)}\n`);
           const c = report.captions;
           hallucination = {
             imageGainNats: s(report.imageGainNats),
@@ -142,6 +150,7 @@ export function register(program: Command): void {
             controlRate: s(c.control.rate),
             pPartnerVsControl: c.pPartnerVsControl,
             pope: Object.fromEntries(Object.entries(report.pope).map(([k, v]) => [k, s(v.accuracy)])),
+            popeImages,
             yesToPartner: s(report.yesNoPrior.partner.rate),
             yesToControl: s(report.yesNoPrior.control.rate),
             pYesPartnerVsControl: report.yesNoPrior.p,

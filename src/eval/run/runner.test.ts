@@ -4,9 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/helpers/cli.ts';
 import { RunMetrics } from '../../report/metrics.ts';
 import { promptText, type Sample } from '../../schema/index.ts';
+import { IN_DISTRIBUTION_SEED_OFFSET } from '../../world/index.ts';
 import { runSuite } from './runner.ts';
 import { ScriptedModel } from './scripted-model.ts';
-import { IN_DISTRIBUTION_SEED_OFFSET } from './shapes.ts';
 
 describe('eval run --suite shapes (scripted model)', () => {
   const { dir, cleanup } = tempDir();

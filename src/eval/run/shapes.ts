@@ -15,6 +15,7 @@ import {
   compareCaption,
   DEFAULT_WORLD_CONFIG,
   formatCaption,
+  IN_DISTRIBUTION_SEED_OFFSET,
   MC_LETTERS,
   mcPrompt,
   parseCaption,
@@ -60,14 +61,12 @@ interface TaskSpec {
   images?: 'test' | 'in-distribution';
 }
 
-/**
- * Seed offset of the in-distribution held-out images: scenes drawn with the training statistics (split `train`)
- * from a seed no training world uses (seed + this), as COCO val2014 is to train2014. POPE is asked on these because
- * its popular / adversarial negatives are the most frequent / most co-occurring objects of the evaluated images:
- * they are the hard negatives POPE means only where those statistics are the ones the model learned. On the test
- * split (triggers mostly drawn alone, shown more often) "adversarial" negatives are mostly other triggers, near-random.
+/*
+ * POPE is asked on in-distribution held-out scenes (IN_DISTRIBUTION_SEED_OFFSET) because its popular / adversarial
+ * negatives are the most frequent / most co-occurring objects of the evaluated images: they are the hard negatives
+ * POPE means only where those statistics are the ones the model learned. On the test split (triggers mostly drawn
+ * alone, shown more often) "adversarial" negatives are mostly other triggers, near-random.
  */
-export const IN_DISTRIBUTION_SEED_OFFSET = 104_729;
 
 /** Items per task, decoding (greedy, short answers, as the benchmarks prescribe) and image source. */
 export const SHAPES_TASKS = {
