@@ -119,7 +119,7 @@ if (!args.includes('--no-torch')) {
 if (!args.includes('--no-sft')) {
   const r = await realSft();
   out(
-    `real SFT on ShapeWorld caption+pope (${SFT_STEPS} steps, batch ${BATCH}): ${Math.round(r.tokensPerSec)} text tokens/s, ` +
+    `real SFT on ShapeWorld caption+exist (${SFT_STEPS} steps, batch ${BATCH}): ${Math.round(r.tokensPerSec)} text tokens/s, ` +
       `${Math.round(r.positionsPerSec)} positions/s, ${(r.wallMs / 1000).toFixed(1)} s`,
   );
 }
