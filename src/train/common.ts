@@ -77,16 +77,18 @@ export class AdamW {
     this.params = params;
     this.cfg = cfg;
     this.sizes = params.map(([, p]) => p.size);
-    this.offsets = this.sizes.map((_, i) => this.sizes.slice(0, i).reduce((a, b) => a + b, 0));
-    const total = this.sizes.reduce((a, b) => a + b, 0);
+    this.offsets = [];
+    let total = 0;
+    for (const size of this.sizes) {
+      this.offsets.push(total);
+      total += size;
+    }
     this.m = tf.variable(tf.zeros([total]), false);
     this.v = tf.variable(tf.zeros([total]), false);
     const mask = new Float32Array(total);
-    let offset = 0;
-    for (const [, p] of params) {
-      if (p.rank >= 2) mask.fill(1, offset, offset + p.size);
-      offset += p.size;
-    }
+    params.forEach(([, p], i) => {
+      if (p.rank >= 2) mask.fill(1, this.offsets[i], (this.offsets[i] as number) + p.size);
+    });
     this.decayMask = tf.tensor1d(mask);
     this.keepMask = tf.tensor1d(mask.map((x) => 1 - x));
   }
@@ -113,8 +115,8 @@ export class AdamW {
     const update = tf.div(tf.div(m, 1 - b1 ** this.t), tf.add(tf.sqrt(tf.div(v, 1 - b2 ** this.t)), eps));
     const p = flat(this.params.map(([, w]) => w));
     // factor 1 − lr·λ (rounded once, as a scalar would be) on decayed weights, exactly 1 elsewhere
-    const factor = tf.add(tf.mul(this.decayMask, 1 - lr * weightDecay), this.keepMask);
-    const decayed = weightDecay > 0 ? tf.mul(p, factor) : p;
+    const decayed =
+      weightDecay > 0 ? tf.mul(p, tf.add(tf.mul(this.decayMask, 1 - lr * weightDecay), this.keepMask)) : p;
     const next = tf.sub(decayed, tf.mul(update, lr)).dataSync() as Float32Array;
     this.params.forEach(([, w], i) => {
       w.assign(tf.tensor(this.part(next, i), w.shape, 'float32'));

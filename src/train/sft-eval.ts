@@ -7,7 +7,7 @@ import { DEFAULT_PRIORS, type PriorPair, parseWorldConfig } from '../world/confi
 import {
   buildSamples,
   compareCaption,
-  IN_DISTRIBUTION_SEED_OFFSET,
+  inDistributionScenes,
   parseCaption,
   popeQuestionText,
   readYesNo,
@@ -147,8 +147,8 @@ export async function loadWorldEval(
 
 /**
  * POPE as the shapes suite asks it, for the world a data folder was generated from (its world.json: config and seed):
- * `perSplit` questions per negative-sampling split on in-distribution held-out scenes (train-split statistics, seed +
- * IN_DISTRIBUTION_SEED_OFFSET), rendered in memory. Null when the folder has no world.json.
+ * `perSplit` questions per negative-sampling split on the world's in-distribution held-out scenes
+ * (`inDistributionScenes`), rendered in memory. Null when the folder has no world.json.
  */
 export async function inDistributionPope(
   dirOrFile: string,
@@ -162,11 +162,10 @@ export async function inDistributionPope(
     return null;
   }
   if (typeof world.seed !== 'number') return null;
-  const seed = world.seed + IN_DISTRIBUTION_SEED_OFFSET;
+  const scenes = inDistributionScenes(world.seed);
   const pngs = new Map<string, Buffer>();
   const built = buildSamples(parseWorldConfig(world.config ?? {}, path.join(root, 'world.json')), {
-    seed,
-    split: 'train',
+    ...scenes,
     n: 3 * opts.perSplit,
     tasks: ['pope'],
     onImage: (ref, png) => pngs.set(ref.path, png),
@@ -177,7 +176,7 @@ export async function inDistributionPope(
     const png = typeof file === 'string' ? pngs.get(file) : undefined;
     samples.push({ sample, image: png ? await decodeImageRgb(png, opts.imageSize, sample.id) : null });
   }
-  return { samples, seed };
+  return { samples, seed: scenes.seed };
 }
 
 export function evaluateHallucination(

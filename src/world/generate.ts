@@ -72,6 +72,11 @@ export function worldContext(
  */
 export const IN_DISTRIBUTION_SEED_OFFSET = 104_729;
 
+/** The seed and split of the in-distribution held-out scenes of a world made with `seed` (for `buildSamples`). */
+export function inDistributionScenes(seed: number): { seed: number; split: 'train' } {
+  return { seed: seed + IN_DISTRIBUTION_SEED_OFFSET, split: 'train' };
+}
+
 /**
  * Pure generation, no files: the samples of each task for one split, in table order, plus the scenes they use.
  * Samples are a function of (config, seed, split, task, n): the same call gives the same records.

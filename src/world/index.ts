@@ -41,6 +41,7 @@ export {
   type GenerateOptions,
   generateWorld,
   IN_DISTRIBUTION_SEED_OFFSET,
+  inDistributionScenes,
   resolveTasks,
   type WorldManifest,
   worldContext,

@@ -15,7 +15,7 @@ import {
   compareCaption,
   DEFAULT_WORLD_CONFIG,
   formatCaption,
-  IN_DISTRIBUTION_SEED_OFFSET,
+  inDistributionScenes,
   MC_LETTERS,
   mcPrompt,
   parseCaption,
@@ -45,8 +45,7 @@ import type { SuiteContext } from './context.ts';
 
 /**
  * The `shapes` suite: ShapeWorld's held-out tasks with exact ground truth (test split; POPE on in-distribution
- * held-out scenes, see IN_DISTRIBUTION_SEED_OFFSET), covering the survey's six
- * dimensions as far as synthetic data can: hallucination (POPE random/popular/adversarial with the original rule,
+ * held-out scenes, see SHAPES_TASKS), covering the survey's six dimensions as far as synthetic data can: hallucination (POPE random/popular/adversarial with the original rule,
  * CHAIR on captions), general (attribute / count / spatial QA, CircularEval multiple choice, arithmetic),
  * safety (refusal and over-refusal), conversation (MMHal-style 0–6 judged captions: the --judge model with our
  * rubric prompt, else a rule judge from the exact truth), reward model (the policy's own log-probs as an implicit
@@ -61,14 +60,13 @@ interface TaskSpec {
   images?: 'test' | 'in-distribution';
 }
 
-/*
- * POPE is asked on in-distribution held-out scenes (IN_DISTRIBUTION_SEED_OFFSET) because its popular / adversarial
- * negatives are the most frequent / most co-occurring objects of the evaluated images: they are the hard negatives
- * POPE means only where those statistics are the ones the model learned. On the test split (triggers mostly drawn
- * alone, shown more often) "adversarial" negatives are mostly other triggers, near-random.
+/**
+ * Items per task, decoding (greedy, short answers, as the benchmarks prescribe) and image source. POPE is asked on
+ * in-distribution held-out scenes (`inDistributionScenes`) because its popular / adversarial negatives are the most
+ * frequent / most co-occurring objects of the evaluated images: they are the hard negatives POPE means only where
+ * those statistics are the ones the model learned. On the test split (triggers mostly drawn alone, shown more often)
+ * "adversarial" negatives are mostly other triggers, near-random.
  */
-
-/** Items per task, decoding (greedy, short answers, as the benchmarks prescribe) and image source. */
 export const SHAPES_TASKS = {
   caption: { n: 40, params: { temperature: 0, maxTokens: 48 } },
   pope: { n: 60, params: { temperature: 0, maxTokens: 8 }, images: 'in-distribution' },
@@ -223,10 +221,8 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   for (const task of Object.keys(ctx.limits ?? {})) lookup(SHAPES_TASKS, 'shapes task in limits', task);
   for (const [task, spec] of Object.entries(SHAPES_TASKS) as Array<[keyof typeof SHAPES_TASKS, TaskSpec]>) {
     const n = ctx.limits?.[task] ?? ctx.limit ?? spec.n;
-    const inDistribution = spec.images === 'in-distribution';
     const built = buildSamples(config, {
-      seed: inDistribution ? ctx.seed + IN_DISTRIBUTION_SEED_OFFSET : ctx.seed,
-      split: inDistribution ? 'train' : 'test',
+      ...(spec.images === 'in-distribution' ? inDistributionScenes(ctx.seed) : { seed: ctx.seed, split: 'test' }),
       n,
       tasks: [task],
       onImage: (ref, png) => {
@@ -244,7 +240,7 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
   const samplesFile = path.join(ctx.outDir, 'samples.jsonl');
   writeFileSync(samplesFile, `${all.map((s) => JSON.stringify(s)).join('\n')}\n`);
   ctx.log(
-    `shapes: ${all.length} samples over ${samples.size} tasks (seed ${ctx.seed}, test split; POPE on in-distribution scenes, seed ${ctx.seed + IN_DISTRIBUTION_SEED_OFFSET})`,
+    `shapes: ${all.length} samples over ${samples.size} tasks (seed ${ctx.seed}, test split; POPE on in-distribution scenes, seed ${inDistributionScenes(ctx.seed).seed})`,
   );
 
   const gen = async (task: keyof typeof SHAPES_TASKS, ss: readonly Sample[]) =>
