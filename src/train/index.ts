@@ -50,3 +50,4 @@ export {
   sftTokenizer,
   trainSft,
 } from './sft.ts';
+export { type ReplayOptions, replayBatch, replayExamples, replayLoss, withReplay } from './replay.ts';
