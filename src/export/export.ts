@@ -10,6 +10,7 @@ import { planOpenRlhf } from './engines/openrlhf.ts';
 import { planSwift } from './engines/swift.ts';
 import { planTrl } from './engines/trl.ts';
 import { ENGINES, type EngineName, type EngineVersion, resolveEngineVersion } from './engines.ts';
+import { checkOptions, formatProblems, loadFacts, planOptions } from './facts.ts';
 import { type ImageTokenRule, imageTokenRule } from './image-tokens.ts';
 import { type ExportObjectiveName, resolveRecipe, type Supported } from './objective-map.ts';
 import type { ExportPlan, WriterContext } from './plan.ts';
@@ -255,6 +256,13 @@ export async function prepareExport(opts: ExportOptions): Promise<PreparedExport
     recipe,
     version,
   );
+  // The writers and the facts files are both mmalign's: a mismatch is a bug here, never the user's data.
+  const problems = checkOptions(loadFacts(version.facts), planOptions(opts.engine, plan));
+  if (problems.length)
+    throw new MmalignError(
+      'MMALIGN_EXPORT_INTERNAL',
+      `the ${opts.engine} ${version.id} export would write options that ${opts.engine} ${version.release} does not accept: ${formatProblems(problems)}`,
+    );
   const card = datasetCard({
     title: `${name}: ${objective} preference data for ${ENGINES[opts.engine].title}`,
     engine: ENGINES[opts.engine].title,

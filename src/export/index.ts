@@ -17,6 +17,14 @@ export {
   prepareExport,
   runExport,
 } from './export.ts';
+export {
+  checkOptions,
+  type EngineFacts,
+  loadFacts,
+  type OptionProblem,
+  planOptions,
+  type WrittenOption,
+} from './facts.ts';
 export { IMAGE_TOKEN_RULES, imageTokenRule, imageTokens, qwenSmartResize } from './image-tokens.ts';
 export {
   EXPORT_OBJECTIVE_NAMES,
