@@ -124,9 +124,14 @@ export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): 
       const src = r === 'row' ? rowsBySeed : r === 'base' ? baseBySeed : controlBySeed;
       return seedMean(src.map((x) => x?.cells[metric]?.value).filter((v): v is number => v != null))?.mean ?? null;
     };
+    // one seed: its own paired tests (a meta-analysis needs two replications)
+    const only = seedRuns.length === 1 ? rowsBySeed[0] : undefined;
     const evidence: Evidence = {
       value: (metric, of) => (of === 'control' && !r0.control ? null : mean(of, metric)),
-      p: (metric, vs) => metaFor(metric)?.[vs]?.pValue ?? null,
+      p: (metric, vs) =>
+        only
+          ? ((vs === 'base' ? only.cells[metric]?.pBaseline : only.cells[metric]?.pControl) ?? null)
+          : (metaFor(metric)?.[vs]?.pValue ?? null),
     };
     const judged = rowsBySeed.some((r) => r?.bar);
     const bar = judged ? judgeBar(r0.scenario, evidence) : null;

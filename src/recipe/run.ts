@@ -275,6 +275,17 @@ export async function runRecipe(
   };
   await buildSets(Object.keys(recipe.construct.sets), sft.result.checkpoint, sft.key);
 
+  /** The SFT mixture to replay (replay.ts), loaded once when a method asks for it. */
+  let replayPool: Promise<SftExample[]> | undefined;
+  async function replayFor(m: AlignMethod): Promise<ReplayOptions | undefined> {
+    const weight = m.replay ?? recipe.align.replay;
+    if (weight === 0) return undefined;
+    replayPool ??= loadSftData(sftWorld.result.dir, { imageSize: world.imageSize, split: 'train' }).then((d) =>
+      replayExamples(d.examples),
+    );
+    return { examples: await replayPool, weight, batchSize: m.batchSize ?? recipe.align.batchSize, seed: recipe.seed };
+  }
+
   // 4. align: one checkpoint per method
   const aligned = new Map<string, StageRecord<AlignResult>>();
   for (const [name, m] of Object.entries(recipe.align.methods)) {
@@ -286,17 +297,6 @@ export async function runRecipe(
     };
     const rec = await stage(`align-${name}`, material, async (dir) => alignMethod(name, m, dir));
     aligned.set(name, rec);
-  }
-
-  /** The SFT mixture to replay (replay.ts), loaded once when a method asks for it. */
-  let replayPool: Promise<SftExample[]> | undefined;
-  async function replayFor(m: AlignMethod): Promise<ReplayOptions | undefined> {
-    const weight = m.replay ?? recipe.align.replay;
-    if (weight === 0) return undefined;
-    replayPool ??= loadSftData(sftWorld.result.dir, { imageSize: world.imageSize, split: 'train' }).then((d) =>
-      replayExamples(d.examples),
-    );
-    return { examples: await replayPool, weight, batchSize: m.batchSize ?? recipe.align.batchSize, seed: recipe.seed };
   }
 
   /** Every aligned method's schedule: its lr (or the recipe's), cosine to a tenth, a short warmup. */

@@ -14,6 +14,20 @@ import {
   writeSet,
 } from './sets.ts';
 
+/** n test-split prompts of one task, their images written under root. */
+function writePrompts(world: ReturnType<typeof parseWorldConfig>, root: string, task: string, seed: number, n: number) {
+  return buildSamples(world, {
+    seed,
+    split: 'test',
+    n,
+    tasks: [task],
+    onImage: (ref, png) => {
+      mkdirSync(path.dirname(path.join(root, ref.path)), { recursive: true });
+      writeFileSync(path.join(root, ref.path), png);
+    },
+  }).samples.get(task)!;
+}
+
 describe('correctCaption (RLHF-V-style correction by rule)', () => {
   it('removes the hallucinated objects and keeps the rest as written, errors included', () => {
     // the green star is not in the image (hallucinated); the blue heart is drawn red (kept: not a hallucination)
@@ -37,16 +51,7 @@ describe('correctedSet', () => {
   it('pairs each hallucinating answer (rejected) with its correction (chosen), and skips exact answers', async () => {
     const root = path.join(tmp.dir, 'prompts');
     const world = parseWorldConfig({});
-    const prompts = buildSamples(world, {
-      seed: 5,
-      split: 'test',
-      n: 6,
-      tasks: ['caption'],
-      onImage: (ref, png) => {
-        mkdirSync(path.dirname(path.join(root, ref.path)), { recursive: true });
-        writeFileSync(path.join(root, ref.path), png);
-      },
-    }).samples.get('caption')!;
+    const prompts = writePrompts(world, root, 'caption', 5, 6);
     // the scripted model answers the exact caption for even items and appends "and a red star." for odd ones
     const model = new ScriptedModel();
     const { prefs, cost } = await correctedSet(
@@ -89,16 +94,7 @@ describe('safetySet and mixedSet', () => {
   afterAll(() => tmp.cleanup());
   const world = parseWorldConfig({});
   const root = path.join(tmp.dir, 'prompts');
-  const prompts = buildSamples(world, {
-    seed: 3,
-    split: 'test',
-    n: 12,
-    tasks: ['safety'],
-    onImage: (ref, png) => {
-      mkdirSync(path.dirname(path.join(root, ref.path)), { recursive: true });
-      writeFileSync(path.join(root, ref.path), png);
-    },
-  }).samples.get('safety')!;
+  const prompts = writePrompts(world, root, 'safety', 3, 12);
   const model = new ScriptedModel();
   const ctx = (name: string, built = new Map<string, string>()): SetContext => ({
     name,
