@@ -15,7 +15,13 @@ import {
 } from './sets.ts';
 
 /** n test-split prompts of one task, their images written under root. */
-function writePrompts(world: ReturnType<typeof parseWorldConfig>, root: string, task: string, seed: number, n: number) {
+function writePrompts(
+  world: ReturnType<typeof parseWorldConfig>,
+  root: string,
+  task: TaskName,
+  seed: number,
+  n: number,
+) {
   return buildSamples(world, {
     seed,
     split: 'test',
