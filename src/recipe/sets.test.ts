@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
 import { ScriptedModel } from '../eval/run/scripted-model.ts';
-import { buildSamples, parseWorldConfig, REFUSAL } from '../world/index.ts';
+import { buildSamples, parseWorldConfig, REFUSAL, type TaskName } from '../world/index.ts';
 import {
   correctCaption,
   correctedSet,
