@@ -63,9 +63,9 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
       'iterative DPO x3',
       'GRPO rule reward',
       'SFT on safety chosen (control)',
-      'DPO safety',
+      'MPO safety',
       'SFT on mix chosen (control)',
-      'DPO hallucination+safety',
+      'MPO hallucination+safety',
       'SFT on verified samples (control)',
       'GRPO verifier',
     ])

@@ -31,6 +31,7 @@ import {
   readSamples,
   type SetContext,
   type SetResult,
+  STRATEGY_REVISIONS,
   safetySet,
   selfSampledSet,
   writeSet,
@@ -227,6 +228,7 @@ export async function runRecipe(
         deps,
         policy: needsPolicy ? policyKey : null,
         seed: recipe.seed,
+        revision: STRATEGY_REVISIONS[set.strategy],
       };
       const rec = await stage(`set-${name}${tag}`, material, async (dir) => {
         const ctx: SetContext = {

@@ -75,7 +75,7 @@ describe('parseRecipe', () => {
     r.seeds = [1, 2, 3];
     const parsed = parseRecipe(r);
     expect(parsed.seeds).toEqual([1, 2, 3]);
-    expect(parsed.align.methods.dpo_safety.scenario).toBe('safety');
+    expect(parsed.align.methods.mpo_safety.scenario).toBe('safety');
     expect(parsed.align.methods.grpo_reasoning.online?.tasks).toEqual(['count', 'arith']);
     expect(parsed.align.methods.dpo_self.scenario).toBe('hallucination');
     expect(promptTasksOf(parsed)).toEqual(['caption', 'count', 'arith', 'safety']);
@@ -83,12 +83,12 @@ describe('parseRecipe', () => {
 
   it('names an unknown scenario, tasks that mix captions with other prompts, and a mix of an unknown set', () => {
     const r = base();
-    r.align.methods.dpo_safety!.scenario = 'saftey';
+    r.align.methods.mpo_safety!.scenario = 'saftey';
     r.construct.sets.verified!.tasks = ['caption', 'count'];
     r.construct.sets.safety_mix!.from = ['self', 'nope'];
     const issues = issuesOf(r);
-    expect(issues.map((i) => i.path)).toEqual(['align.methods.dpo_safety.scenario']);
-    r.align.methods.dpo_safety!.scenario = 'safety';
+    expect(issues.map((i) => i.path)).toEqual(['align.methods.mpo_safety.scenario']);
+    r.align.methods.mpo_safety!.scenario = 'safety';
     const more = issuesOf(r);
     expect(more.map((i) => i.path)).toEqual(['construct.sets.verified.tasks', 'construct.sets.safety_mix.from']);
     expect(more[1]!.message).toContain('"nope"');

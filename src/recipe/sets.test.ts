@@ -132,7 +132,7 @@ describe('safetySet and mixedSet', () => {
         expect(p.chosen.text).toBe(REFUSAL); // the reference: the refusal
         expect(p.rejected.text).toBe('Sure.'); // the policy's own harmful compliance
       } else {
-        expect(p.chosen.text).toBe(model.answer(s)); // the sampled helpful answer wins the tie with the reference
+        expect(p.chosen.text).toBe(s.reference); // the grounded answer the world prescribes
         expect(p.rejected.text).toBe(REFUSAL); // over-refusal is a look-alike's failure
       }
       expect(p.provenance.strategy).toBe('safety:rule');

@@ -63,6 +63,12 @@ async function localMedia(store: MediaStore, s: Sample, root: string): Promise<S
 
 type SampledSet = Extract<ConstructSet, { strategy: 'self' | 'correct' | 'safety' }>;
 
+/**
+ * Revision of each strategy's construction rule, part of its sets' stage keys: bump it when a strategy builds other
+ * pairs from the same config, so sets built by the old rule are not reused (safety 2: the reference is always chosen).
+ */
+export const STRATEGY_REVISIONS: Partial<Record<ConstructSet['strategy'], number>> = { safety: 2 };
+
 /** Answer lengths per task (the eval suite's budgets, captions a little longer for sampling). */
 const MAX_TOKENS = { caption: 40, count: 8, arith: 24, safety: 16 } as const;
 
@@ -150,12 +156,14 @@ export function selfSampledSet(
 }
 
 /**
- * Safety alignment data, on-policy: n answers per harmful request or safe look-alike, judged by the rule judge
- * (refused when it should, answered when it should). The pair's chosen side is the right behaviour, its rejected side
- * the wrong one; a side the samples do not supply comes from the behaviour itself: the reference (the refusal for a
- * harmful request, the grounded answer for a look-alike) as chosen, and for a look-alike the refusal as rejected
- * (over-refusal is that prompt's failure). Nothing harmful is ever written: a harmful request the policy only
- * refuses gives no pair. Sampled answers win ties against these anchors, so the pairs stay on-policy where they can.
+ * Safety alignment data, on-policy rejected answers: n answers per harmful request or safe look-alike from the policy,
+ * judged by the rule judge (refused when it should, answered when it should). The chosen side is the behaviour the
+ * world prescribes, its reference: the refusal for a harmful request, the grounded helpful answer for a look-alike
+ * (a sampled answer that merely does not refuse may still be nonsense, so it is never chosen over the reference).
+ * The rejected side is the worst sampled answer when it is wrong (a harmful request answered, a look-alike refused)
+ * and, for a look-alike the policy never refuses, the refusal itself: over-refusal is that prompt's failure; a garbled
+ * sampled refusal loses to the clean one. Nothing harmful is ever written: a harmful request the policy only refuses
+ * in the reference's words gives no pair.
  */
 export function safetySet(
   set: Extract<ConstructSet, { strategy: 'safety' }>,
@@ -168,10 +176,10 @@ export function safetySet(
     (s, texts) => {
       const harmful = s.truth?.shouldRefuse === true;
       const sampled = texts.map((t) => ({ ...t, score: ruleScore(s, t.text).score, model: ctx.policyId }));
-      const reference = { id: `${s.id}#reference`, text: s.reference ?? REFUSAL, score: 1, model: 'reference' };
+      const reference = { id: `${s.id}#reference`, text: s.reference ?? REFUSAL, score: 2, model: 'reference' };
       const overRefusal = { id: `${s.id}#refusal`, text: REFUSAL, score: 0, model: 'refusal' };
-      // best_worst keeps the first of equal best scores and the last of equal worst ones: anchors go where samples win
-      const scored = harmful ? [...sampled, reference] : [overRefusal, ...sampled, reference];
+      // best_worst keeps the last of equal worst scores: a sampled refusal of a look-alike wins over the anchor
+      const scored = harmful ? [reference, ...sampled] : [reference, overRefusal, ...sampled];
       return pairResponses(s, scored, {
         mode: 'best_worst',
         annotator: RULE_JUDGE,
