@@ -296,6 +296,8 @@ export function renderAggregateReport(recipeName: string, description: string | 
         { title, scale: 1 },
       ),
     );
-  body.push(`<h2>Aggregate data</h2><pre>${esc(JSON.stringify(a, null, 2))}</pre>`);
+  body.push(
+    '<p class="muted">Every number of this page, with the per-seed values and the meta-analyses: <a href="metrics.json">metrics.json</a>.</p>',
+  );
   return page(`${recipeName} — ${k} seeds — mmalign`, body.join('\n'));
 }
