@@ -60,9 +60,16 @@ function renderMmalign(e: MmalignError): RenderedError {
   return { text: lines(e.what, placeOf(e.place), e.code, e.hint), exitCode };
 }
 
+/** Node's `ENOENT: no such file or directory, open 'x'` inside a wrapped message → the plain sentence. */
+function plainFsText(text: string): string {
+  return text.replace(/\b(E[A-Z]{3,}): [^,\n]*, [a-z]+(?: '[^'\n]*')?(?: -> '[^'\n]*')?/g, (m, code: string) =>
+    FS_ERRORS[code] ? FS_ERRORS[code]!.what : m,
+  );
+}
+
 /** First line `mmalign: error: <what><place> [code]`, then any further lines of `what` (issue lists), then the hint. */
 function lines(what: string, place: string, code: string, hint?: string): string {
-  const [first, ...rest] = what.split('\n');
+  const [first, ...rest] = plainFsText(what).split('\n');
   return safeText(
     [`mmalign: error: ${first}${place} [${code}]`, ...rest, ...(hint ? [`  hint: ${hint}`] : [])].join('\n'),
   );

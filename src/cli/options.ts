@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { MmalignError, UnknownNameError } from '../util/errors.ts';
 
@@ -50,4 +51,19 @@ export function requireRecordExtension(file: string, role: 'input' | 'output'): 
     `${role} ${ext ? `extension "${ext}"` : 'without an extension'} does not say how to ${role === 'input' ? 'read' : 'write'} it`,
     { file, usage: true, hint: `name the ${role} file .jsonl, .json or .parquet (the extension picks the container)` },
   );
+}
+
+/** The input must be an existing file: a missing path or a folder is refused with its own sentence. */
+export function requireInputFile(file: string, role = 'input'): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(file).isDirectory();
+  } catch {
+    throw new MmalignError('MMALIGN_NO_INPUT', `${role}: no such file`, { file, hint: 'check the path' });
+  }
+  if (isDir)
+    throw new MmalignError('MMALIGN_IS_DIRECTORY', `${role} is a folder, not a file`, {
+      file,
+      hint: 'give the path of a file inside it',
+    });
 }

@@ -39,7 +39,11 @@ export function notTextReason(head: Uint8Array): string | undefined {
  * Throw MMALIGN_NOT_TEXT if `file` is not text, MMALIGN_IS_DIRECTORY if it is a folder. Other filesystem errors
  * (missing file, no permission) are left to the caller's read, which reports them with the path.
  */
-export function assertTextFile(file: string, what = 'input'): void {
+export function assertTextFile(
+  file: string,
+  what = 'input',
+  hint = 'records are read from .jsonl, .json or .parquet files (see --help)',
+): void {
   let fd: number;
   try {
     if (statSync(file).isDirectory())
@@ -63,6 +67,6 @@ export function assertTextFile(file: string, what = 'input'): void {
   if (reason)
     throw new MmalignError('MMALIGN_NOT_TEXT', `${what} is not a text file: ${reason}`, {
       file,
-      hint: 'records are read from .jsonl, .json or .parquet files (see --help)',
+      hint,
     });
 }

@@ -78,7 +78,11 @@ export class RecordValidationError extends MmalignError {
 export class UnknownNameError extends MmalignError {
   readonly known: readonly string[];
   constructor(kind: string, name: string, known: readonly string[], opts: MmalignErrorOptions = {}) {
-    super('MMALIGN_UNKNOWN_NAME', `unknown ${kind} "${name}"${didYouMean(name, known)}; known: ${known.join(', ')}`, opts);
+    super(
+      'MMALIGN_UNKNOWN_NAME',
+      `unknown ${kind} "${name}"${didYouMean(name, known)}; known: ${known.join(', ')}`,
+      opts,
+    );
     this.name = 'UnknownNameError';
     this.known = known;
   }

@@ -8,7 +8,7 @@ import {
   UnknownNameError,
   type ValidationIssue,
 } from '../../util/errors.ts';
-import { choiceOption, requireRecordExtension } from '../options.ts';
+import { choiceOption, requireInputFile, requireRecordExtension } from '../options.ts';
 
 const MEDIA_MODES = ['copy', 'link', 'none'] as const;
 
@@ -66,6 +66,7 @@ export function register(program: Command): void {
         const { AnnotatorKind, PREFERENCE_KINDS } = await import('../../schema/index.ts');
         const from = getFormat(o.from);
         const to = getFormat(o.to);
+        requireInputFile(input);
         requireRecordExtension(input, 'input');
         requireRecordExtension(out, 'output');
         if (from.holds !== 'any' && to.holds !== 'any' && from.holds !== to.holds)

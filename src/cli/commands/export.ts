@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MmalignError } from '../../util/errors.ts';
+import { MmalignError, UnknownNameError } from '../../util/errors.ts';
 
 /**
  * `mmalign export`: hand a preference set to TRL, LLaMA-Factory, ms-swift or OpenRLHF. Names for --engine,
@@ -31,15 +31,14 @@ export function register(program: Command): void {
       const { createProgress } = await import('../progress.ts');
       const engine = String(o.engine);
       if (!(ENGINE_NAMES as readonly string[]).includes(engine))
-        throw new MmalignError('MMALIGN_UNKNOWN_NAME', `unknown engine "${engine}"; known: ${ENGINE_NAMES.join(', ')}`);
+        throw new UnknownNameError('engine', engine, ENGINE_NAMES, { hint: 'see --help for --engine' });
       let bar: ReturnType<typeof createProgress> | undefined;
       let ticked = 0;
       const rankings = String(o.rankings);
       if (!Object.hasOwn(RANKING_MODES, rankings))
-        throw new MmalignError(
-          'MMALIGN_UNKNOWN_NAME',
-          `unknown --rankings "${rankings}"; known: ${Object.keys(RANKING_MODES).join(', ')}`,
-        );
+        throw new UnknownNameError('--rankings mode', rankings, Object.keys(RANKING_MODES), {
+          hint: 'see --help for --rankings',
+        });
       const res = await runExport({
         engine: engine as (typeof ENGINE_NAMES)[number],
         objective: String(o.objective),
