@@ -23,7 +23,7 @@ export interface InterruptStatus {
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 let statusOf: (() => InterruptStatus) | undefined;
-let graceful: { stop: () => void; notice?: string } | undefined;
+let graceful: { stop: () => void; notice: string | null } | undefined;
 const cleanups = new Set<() => void>();
 let received: NodeJS.Signals | undefined;
 
@@ -40,11 +40,11 @@ export function onInterrupt(fn: () => void): () => void {
 
 /**
  * Let the command stop itself at a safe point on the first signal (a server closing its socket, a trainer finishing
- * its step); `notice` is printed when the signal arrives. Returns the unregister function.
+ * its step); `notice` is printed when the signal arrives (null: nothing). Returns the unregister function.
  */
 export function onGracefulStop(
   stop: () => void,
-  notice: string | undefined = 'stopping at the next safe point (press Ctrl-C again to stop now)',
+  notice: string | null = 'stopping at the next safe point (press Ctrl-C again to stop now)',
 ): () => void {
   const g = { stop, notice };
   graceful = g;

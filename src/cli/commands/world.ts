@@ -44,7 +44,7 @@ export function register(program: Command): void {
         split: string;
         config?: string;
       }) => {
-        const { generateWorld, parseWorldConfig, resolveTasks } = await import('../../world/index.ts');
+        const { parseWorldConfig, resolveTasks } = await import('../../world/index.ts');
         const { createProgress } = await import('../progress.ts');
         if (!(SPLIT_CHOICES as readonly string[]).includes(o.split))
           throw new UnknownNameError('split', o.split, SPLIT_CHOICES, { hint: 'see --help for --split' });
@@ -60,16 +60,21 @@ export function register(program: Command): void {
         const config = parseWorldConfig(raw, o.config);
         const splits = o.split === 'both' ? (['train', 'test'] as const) : ([o.split] as ['train'] | ['test']);
         const started = Date.now();
-        const progress = createProgress('world', tasks.length * splits.length * o.n, { unit: 'samples' });
-        const m = generateWorld(config, {
-          seed: o.seed,
-          n: o.n,
-          outDir: o.out,
-          tasks,
-          splits,
-          onProgress: () => progress.tick(),
-        });
+        const total = tasks.length * splits.length * o.n;
+        const progress = createProgress('world', total, { unit: 'samples' });
+        const { runWorld } = await import('../world-run.ts');
+        const r = await runWorld(
+          { config, opts: { seed: o.seed, n: o.n, outDir: o.out, tasks, splits } },
+          total,
+          (done) => progress.update(done),
+          () => progress.stop(),
+        );
         progress.stop();
+        if (r.interrupted !== undefined) {
+          process.exitCode = r.interrupted;
+          return;
+        }
+        const m = r.manifest as NonNullable<typeof r.manifest>;
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         process.stdout.write(
           `wrote ${m.files['samples.jsonl'].lines} samples (${tasks.join(', ')}; ${splits.join(' + ')}; ${o.n} per task per split) and ${m.files.media.images} images to ${o.out} in ${secs} s\n`,
