@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { isMmalignError, type MmalignError, RecordValidationError } from '../util/errors.ts';
-import { safeText } from '../util/text.ts';
+import { escapeControl, safeText } from '../util/text.ts';
 
 /**
  * The CLI's one error boundary: whatever a command throws becomes
@@ -69,10 +69,13 @@ function plainFsText(text: string): string {
 
 /** First line `mmalign: error: <what><place> [code]`, then any further lines of `what` (issue lists), then the hint. */
 function lines(what: string, place: string, code: string, hint?: string): string {
-  const [first, ...rest] = plainFsText(what).split('\n');
-  return safeText(
-    [`mmalign: error: ${first}${place} [${code}]`, ...rest, ...(hint ? [`  hint: ${hint}`] : [])].join('\n'),
-  );
+  const [first = '', ...rest] = plainFsText(what).split('\n');
+  // the place and the code stay whole even when a long message is cut
+  return [
+    `mmalign: error: ${safeText(first, 1000)}${escapeControl(place)} [${code}]`,
+    ...rest.map((l) => safeText(l)),
+    ...(hint ? [`  hint: ${safeText(hint, 1000)}`] : []),
+  ].join('\n');
 }
 
 /** Turn anything thrown into the text to print and the exit code. */

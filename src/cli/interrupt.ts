@@ -16,6 +16,8 @@ export interface InterruptStatus {
   unit: string;
   /** written (kept on disk) or done (and thrown away) */
   kept?: boolean;
+  /** overrides "written" / "done, none kept" */
+  verb?: string;
   /** what a rerun does: resume (default) or redo; or a full instruction such as "rerun with --resume to continue" */
   rerun?: 'resume' | 'redo' | string;
 }
@@ -65,7 +67,7 @@ export function interruptExitCode(signal: NodeJS.Signals = received ?? 'SIGINT')
 export function interruptMessage(s: InterruptStatus | undefined = statusOf?.()): string {
   if (!s) return 'interrupted; rerun the same command to resume';
   const count = s.total !== undefined ? `${s.done} of ${s.total}` : `${s.done}`;
-  const verb = s.kept === false ? 'done, none kept' : 'written';
+  const verb = s.verb ?? (s.kept === false ? 'done, none kept' : 'written');
   const rerun =
     s.rerun === undefined || s.rerun === 'resume'
       ? 'rerun the same command to resume'

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { assertTextFile } from '../io/text-safety.ts';
 import { MmalignError, UnknownNameError } from '../util/errors.ts';
 
 /**
@@ -66,4 +67,14 @@ export function requireInputFile(file: string, role = 'input'): void {
       file,
       hint: 'give the path of a file inside it',
     });
+}
+
+/**
+ * A records file to read: it exists, is a file, is text unless it is parquet, and has an extension that picks the
+ * container (unless `--format` says how to read it).
+ */
+export function requireRecordInput(file: string, opts: { format?: string } = {}): void {
+  requireInputFile(file);
+  if (path.extname(file).toLowerCase() !== '.parquet') assertTextFile(file);
+  if (opts.format === undefined) requireRecordExtension(file, 'input');
 }

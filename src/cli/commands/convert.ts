@@ -8,7 +8,7 @@ import {
   UnknownNameError,
   type ValidationIssue,
 } from '../../util/errors.ts';
-import { choiceOption, requireInputFile, requireRecordExtension } from '../options.ts';
+import { choiceOption, requireRecordExtension, requireRecordInput } from '../options.ts';
 
 const MEDIA_MODES = ['copy', 'link', 'none'] as const;
 
@@ -66,8 +66,7 @@ export function register(program: Command): void {
         const { AnnotatorKind, PREFERENCE_KINDS } = await import('../../schema/index.ts');
         const from = getFormat(o.from);
         const to = getFormat(o.to);
-        requireInputFile(input);
-        requireRecordExtension(input, 'input');
+        requireRecordInput(input);
         requireRecordExtension(out, 'output');
         if (from.holds !== 'any' && to.holds !== 'any' && from.holds !== to.holds)
           throw new MmalignError(
@@ -120,6 +119,15 @@ export function register(program: Command): void {
           if (issues.length && !o.skipInvalid)
             throw new RecordValidationError(issues, 'fix the rows above, or pass --skip-invalid to convert the rest');
         }
+        // Ctrl-C: the output's temp file is removed (atomic writes), OUT is left as it was
+        const { setInterruptStatus } = await import('../interrupt.ts');
+        setInterruptStatus(() => ({
+          done: n,
+          total: total || undefined,
+          unit: 'rows',
+          kept: false,
+          rerun: `rerun the same command to redo (${path.basename(out)} was not written)`,
+        }));
         let summary: Awaited<ReturnType<FormatAdapter['write']>>;
         try {
           summary = await (to as FormatAdapter).write(records(), out, {

@@ -34,6 +34,19 @@ export function register(program: Command): void {
         throw new UnknownNameError('engine', engine, ENGINE_NAMES, { hint: 'see --help for --engine' });
       let bar: ReturnType<typeof createProgress> | undefined;
       let ticked = 0;
+      // Ctrl-C: an OUT this run created is removed (it would be half-written), and a rerun starts clean
+      const { existsSync, rmSync } = await import('node:fs');
+      const { onInterrupt, setInterruptStatus } = await import('../interrupt.ts');
+      const outExisted = existsSync(out);
+      const offCleanup = onInterrupt(() => {
+        if (!outExisted) rmSync(out, { recursive: true, force: true });
+      });
+      setInterruptStatus(() => ({
+        done: ticked,
+        unit: 'rows checked',
+        kept: false,
+        rerun: `rerun the same command to redo${outExisted ? '' : ` (${out} was removed)`}`,
+      }));
       const rankings = String(o.rankings);
       if (!Object.hasOwn(RANKING_MODES, rankings))
         throw new UnknownNameError('--rankings mode', rankings, Object.keys(RANKING_MODES), {
@@ -63,6 +76,7 @@ export function register(program: Command): void {
           if (done === total) bar.stop();
         },
       });
+      offCleanup();
       const r = res.report;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -19,11 +19,16 @@ export function register(program: Command): void {
       const out = opts.out ?? recipe.out ?? path.join('runs', `${recipe.name}${opts.quick ? '-quick' : ''}`);
       const t0 = Date.now();
       let bar: { stage: string; p: Progress } | undefined;
+      // stages are cached as they finish: an interrupted run resumes from the last finished one
+      let stagesDone = 0;
+      const { setInterruptStatus } = await import('../interrupt.ts');
+      setInterruptStatus(() => ({ done: stagesDone, unit: 'stages' }));
       const result = await runRecipe(recipe, {
         out,
         events: {
           stage: (name, state, seconds) => {
             if (state === 'start') return;
+            stagesDone++;
             bar?.p.stop();
             bar = undefined;
             process.stderr.write(

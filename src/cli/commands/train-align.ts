@@ -53,6 +53,12 @@ async function parseConfig<S extends z.ZodType>(
   return parse(schema, raw, file, command);
 }
 
+/** What the `interrupted:` line says for a training command: steps done of the total, and how to go on. */
+async function stepsOnInterrupt(done: () => number, total: number, rerun: string): Promise<void> {
+  const { setInterruptStatus } = await import('../interrupt.ts');
+  setInterruptStatus(() => ({ done: done(), total, unit: 'steps', verb: 'done', rerun }));
+}
+
 const s4 = (n: number) => (Number.isFinite(n) ? Number(n.toPrecision(4)) : null);
 
 export function register(program: Command): void {
@@ -128,6 +134,11 @@ export function register(program: Command): void {
         let refDone = 0;
         const bar = createProgress(`pref ${config.objective}`, config.steps, { unit: 'step' });
         let done = 0;
+        await stepsOnInterrupt(
+          () => done,
+          config.steps,
+          'rerun with --resume to continue from the last checkpoint (<out>/last)',
+        );
         const result = await trainPreference({
           config,
           model,
@@ -225,6 +236,7 @@ export function register(program: Command): void {
         const { createProgress } = await import('../progress.ts');
         const bar = createProgress('rm', config.steps, { unit: 'step' });
         let done = 0;
+        await stepsOnInterrupt(() => done, config.steps, 'redo');
         const r = await trainRewardModel({
           config,
           model,
@@ -334,6 +346,11 @@ export function register(program: Command): void {
         const { createProgress } = await import('../progress.ts');
         const bar = createProgress(config.objective, config.steps, { unit: 'step' });
         let done = 0;
+        await stepsOnInterrupt(
+          () => done,
+          config.steps,
+          'rerun with --resume to continue from the last checkpoint (<out>/last)',
+        );
         const r = await trainGrpo({
           config,
           model,

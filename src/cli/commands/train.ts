@@ -62,8 +62,11 @@ export function register(program: Command): void {
         );
         // Ctrl-C stops after the current step and writes <out>/last, so `--resume` can continue
         const stop = new AbortController();
-        const onSigint = () => stop.abort();
-        process.once('SIGINT', onSigint);
+        const { interruptExitCode, interruptMessage, onGracefulStop } = await import('../interrupt.ts');
+        const offStop = onGracefulStop(
+          () => stop.abort(),
+          'sft: stopping after the current step (Ctrl-C again to quit now)',
+        );
         const bar = createProgress('sft', config.steps, { unit: 'step' });
         let done = 0;
         const result = await trainSft({
@@ -84,10 +87,12 @@ export function register(program: Command): void {
           },
         });
         bar.stop();
-        process.off('SIGINT', onSigint);
+        offStop();
         if (result.stopped) {
-          process.stderr.write(`sft: stopped at step ${result.steps}; continue with --resume\n`);
-          process.exitCode = 130;
+          process.stderr.write(
+            `${interruptMessage({ done: result.steps, total: config.steps, unit: 'steps', rerun: 'rerun with --resume to continue from <out>/last' })}\n`,
+          );
+          process.exitCode = interruptExitCode();
         }
         const s = (n: number) => Number(n.toPrecision(4));
         let hallucination: unknown;

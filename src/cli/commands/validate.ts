@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { FormatName } from '../../io/index.ts';
 import { RECORD_SCHEMAS, type RecordType } from '../../schema/index.ts';
 import { formatIssue, MmalignError, UnknownNameError } from '../../util/errors.ts';
-import { intOption, requireInputFile, requireRecordExtension } from '../options.ts';
+import { intOption, requireRecordInput } from '../options.ts';
 
 /**
  * `mmalign validate FILE`: stream a JSONL / JSON / parquet file of mmalign records against the schema and check its
@@ -39,8 +39,7 @@ export function register(program: Command): void {
       ) => {
         if (o.type !== undefined && !types.includes(o.type as RecordType))
           throw new UnknownNameError('record type', o.type, types, { hint: 'see --help for --type' });
-        requireInputFile(file);
-        if (o.format === undefined) requireRecordExtension(file, 'input');
+        requireRecordInput(file, { format: o.format });
         const { countRows, getFormat, validateFile } = await import('../../io/index.ts');
         const format = o.format === undefined ? undefined : getFormat(o.format).name;
         const { createProgress } = await import('../progress.ts');
