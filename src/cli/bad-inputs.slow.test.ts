@@ -150,7 +150,7 @@ describe('issue #18: every bad input gets a clear error', () => {
     const r = runCli(['train', 'sft', '--data', world, '--out', at('ck'), '--config', cfg]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^mmalign: error: unknown key "stepz" \(did you mean "steps"\?\); known keys at the top level: .*\bsteps\b/,
+      /^mmalign: error: unknown key "stepz" \(did you mean "steps"\?\); known keys here: .*\bsteps\b/,
     );
     expect(r.stderr).toContain(`(${cfg}: stepz) [zod_unrecognized_keys]`);
     expect(r.stderr).toContain('hint: config keys are those listed; the flags of `mmalign train sft --help`');

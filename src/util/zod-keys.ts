@@ -64,5 +64,5 @@ export function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): st
 export function unknownKeyMessage(schema: z.ZodType, path: readonly PropertyKey[], key: string): string {
   const known = knownKeysAt(schema, path);
   if (known.length === 0) return `unknown key "${key}"`;
-  return `unknown key "${key}"${didYouMean(key, known)}; known keys ${path.length ? 'here' : 'at the top level'}: ${known.join(', ')}`;
+  return `unknown key "${key}"${didYouMean(key, known)}; known keys here: ${known.join(', ')}`;
 }

@@ -39,7 +39,8 @@ describe('mmalign construct (CLI)', () => {
     writeFileSync(cfg, stringify({ run: 'r', stages: [{ stage: 'source', files: ['x.jsonl'], limt: 3 }] }));
     const r = await runCli(['construct', cfg]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${cfg}: stages.0: Unrecognized key: "limt"`);
+    expect(r.stderr).toContain(`mmalign: error: unknown key "limt" (did you mean "limit"?); known keys here: `);
+    expect(r.stderr).toContain(`(${cfg}: stages.0.limt) [zod_unrecognized_keys]`);
   });
 
   it('runs stage by stage through the per-stage subcommands, in order, and resumes as a no-op', async () => {

@@ -72,6 +72,8 @@ export function register(program: Command): void {
     .option('--media-root <dir>', 'folder the records’ media paths are relative to (default: the file’s folder)')
     .action(async (file: string, o: { type?: TaskTypeName; mediaRoot?: string }, cmd: Command) => {
       const dir = projectDir(cmd);
+      const { requireInputFile } = await import('../options.ts');
+      requireInputFile(file);
       const { openDb, importRecords } = await import('../../studio/index.ts');
       const db = openDb(dir);
       try {
