@@ -78,7 +78,10 @@ const randomValue = (rng: Rng): unknown =>
 
 function paths(v: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   if (prefix.length) out.push(prefix);
-  if (Array.isArray(v)) v.forEach((x, i) => paths(x, [...prefix, i], out));
+  if (Array.isArray(v))
+    v.forEach((x, i) => {
+      paths(x, [...prefix, i], out);
+    });
   else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) paths(x, [...prefix, k], out);
   return out;
 }
@@ -157,6 +160,7 @@ function checkRun(r: Run, what: string) {
   expect([0, 1], `${what}\n${r.stderr}`).toContain(r.code);
   if (r.code === 1) expect(r.stderr, what).toMatch(/\[[A-Za-z_]+\]/);
   // no raw control character from the file reaches the terminal
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for raw control characters is the point
   expect(r.stderr, what).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
 }
 
@@ -202,6 +206,42 @@ describe(`fuzz: ${MUTATIONS} mutated inputs to validate, convert and construct`,
       stats[r.code === 0 ? 'exit0' : 'exit1']++;
       stats.slowestMs = Math.max(stats.slowestMs, r.ms);
     };
+    /**
+     * `validate` then `convert` one mutated file: exit 1 when the library's reader finds a bad record (or the file is
+     * certainly bad); a failed convert leaves the output folder empty, a successful one a complete file.
+     */
+    const validateThenConvert = async (
+      file: string,
+      from: string,
+      to: string,
+      outName: string,
+      certainlyBad: boolean,
+      what: string,
+    ) => {
+      const lib = await libraryIssues(from, file);
+      const bad = certainlyBad || lib.issues > 0;
+      const v = await mmalign(['validate', ...(from === 'mmalign' ? [] : ['--format', from]), '--no-media', file]);
+      checkRun(v, `validate ${what}`);
+      note(v);
+      if (bad) expect(v.code, `validate ${what}\n${v.stderr}`).toBe(1);
+      const outDir = path.join(path.dirname(file), 'out');
+      const out = path.join(outDir, outName);
+      const c = await mmalign(['convert', '--from', from, '--to', to, '--media', 'none', file, out]);
+      checkRun(c, `convert ${what}`);
+      note(c);
+      if (bad) expect(c.code, `convert ${what}\n${c.stderr}`).toBe(1);
+      if (c.code === 1) expect(outputsOf(outDir), `convert ${what}`).toEqual([]);
+      else {
+        const text = readFileSync(out, 'utf8');
+        const rows = outName.endsWith('.jsonl')
+          ? text
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l))
+          : JSON.parse(text);
+        expect(rows).toHaveLength(lib.records);
+      }
+    };
     for (let m = 0; m < MUTATIONS; m++) {
       const dir = at(`m${m}`);
       mkdirSync(dir);
@@ -213,33 +253,7 @@ describe(`fuzz: ${MUTATIONS} mutated inputs to validate, convert and construct`,
         const file = path.join(dir, 'in.jsonl');
         writeFileSync(file, text, 'latin1');
         const certainlyBad = hasNonJsonLine(readFileSync(file, 'utf8')) || isEmpty(text);
-        const lib = await libraryIssues('trl', file);
-        const v = await mmalign(['validate', '--format', 'trl', '--no-media', file]);
-        checkRun(v, `validate ${kind} #${m}`);
-        note(v);
-        if (certainlyBad || lib.issues > 0) expect(v.code, `validate ${kind} #${m}\n${text.slice(0, 300)}`).toBe(1);
-        const outDir = path.join(dir, 'out');
-        const c = await mmalign([
-          'convert',
-          '--from',
-          'trl',
-          '--to',
-          'llamafactory',
-          '--media',
-          'none',
-          file,
-          path.join(outDir, 'o.json'),
-        ]);
-        checkRun(c, `convert ${kind} #${m}`);
-        note(c);
-        if (certainlyBad || lib.issues > 0) {
-          expect(c.code, `convert ${kind} #${m}\n${c.stderr}`).toBe(1);
-          expect(outputsOf(outDir), `convert ${kind} #${m}`).toEqual([]);
-        }
-        if (c.code === 0) {
-          const rows = JSON.parse(readFileSync(path.join(outDir, 'o.json'), 'utf8')) as unknown[];
-          expect(rows).toHaveLength(lib.records);
-        } else expect(outputsOf(outDir).filter((f) => f.startsWith('.'))).toEqual([]);
+        await validateThenConvert(file, 'trl', 'llamafactory', 'o.json', certainlyBad, `${kind} #${m}`);
       } else if (family === 2) {
         // Parquet (mmalign preferences): byte edits of the footer (schema, row groups, key-value metadata) or a cut
         // anywhere. Edits inside the data pages are left out: a flipped byte in a snappy dictionary page can make
@@ -256,31 +270,7 @@ describe(`fuzz: ${MUTATIONS} mutated inputs to validate, convert and construct`,
         else for (let k = 0; k < 1 + rng.int(4); k++) bytes[inFooter()] = rng.int(256);
         const file = path.join(dir, 'in.parquet');
         writeFileSync(file, data);
-        const lib = await libraryIssues('mmalign', file);
-        const v = await mmalign(['validate', file]);
-        checkRun(v, `validate parquet-${kind} #${m}`);
-        note(v);
-        if (lib.issues > 0) expect(v.code, `validate parquet-${kind} #${m}`).toBe(1);
-        const outDir = path.join(dir, 'out');
-        const c = await mmalign([
-          'convert',
-          '--from',
-          'mmalign',
-          '--to',
-          'trl',
-          '--media',
-          'none',
-          file,
-          path.join(outDir, 'o.jsonl'),
-        ]);
-        checkRun(c, `convert parquet-${kind} #${m}`);
-        note(c);
-        if (lib.issues > 0) expect(c.code, `convert parquet-${kind} #${m}\n${c.stderr}`).toBe(1);
-        if (c.code === 1) expect(outputsOf(outDir)).toEqual([]);
-        else {
-          const lines = readFileSync(path.join(outDir, 'o.jsonl'), 'utf8').trim().split('\n');
-          for (const l of lines) JSON.parse(l);
-        }
+        await validateThenConvert(file, 'mmalign', 'trl', 'o.jsonl', false, `parquet-${kind} #${m}`);
       } else {
         // YAML config (or the JSONL it reads) → construct
         const mutateConfig = rng.int(2) === 0;

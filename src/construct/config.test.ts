@@ -36,9 +36,7 @@ describe('construct config', () => {
   it('names an unknown key, at the top and inside a stage and a model', () => {
     // each names the key, the one probably meant and the keys that exist there
     expect(issues({ stages: [{ stage: 'source', shapeworld: { n: 1 } }], sed: 1 })).toEqual([
-      expect.stringMatching(
-        /^c\.yaml: sed: unknown key "sed" \(did you mean "seed"\?\); known keys here: run, seed, /,
-      ),
+      expect.stringMatching(/^c\.yaml: sed: unknown key "sed" \(did you mean "seed"\?\); known keys here: run, seed, /),
     ]);
     expect(
       issues({
