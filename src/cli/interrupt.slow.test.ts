@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { interruptCli, runCli, tempDir } from '../../test/helpers/cli.ts';
+import { stringify } from 'yaml';
+import { interruptCli, runCli, runCliAsync, tempDir } from '../../test/helpers/cli.ts';
+import { readOutput, writeSampleSet } from '../construct/testing.ts';
+import { startFixtureServer } from '../serve/fixture.ts';
 
 /**
  * Ctrl-C (SIGINT) in the middle of a real run of each long command: exit 130, one `interrupted:` line saying how
@@ -112,6 +115,41 @@ describe('Ctrl-C leaves nothing half-made', () => {
       ['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'trainer_state.json'].sort(),
     );
     expect(leftovers(out)).toEqual([]);
+  }, 120_000);
+
+  it('construct: finishes the requests in flight, keeps them, and a rerun completes without duplicates', async () => {
+    const fx = await startFixtureServer({ behave: () => ({ kind: 'ok', delayMs: 40 }) });
+    try {
+      const dir = at('construct');
+      writeSampleSet(dir, 60, { image: false });
+      const cfg = path.join(dir, 'c.yaml');
+      writeFileSync(
+        cfg,
+        stringify({
+          run: 'run',
+          models: { pol: { spec: `openai:fixture@${fx.url}`, policy: true, concurrency: 2 } },
+          stages: [
+            { stage: 'source', files: ['samples.jsonl'] },
+            { stage: 'responses', models: ['pol'], n: 2 },
+          ],
+        }),
+      );
+      const r = await interruptCli(['construct', cfg], /responses: \d+\/60/, { delayMs: 300 });
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(/interrupted: \d+ items \(this run\) written; rerun the same command to resume\n$/);
+      const out = path.join(dir, 'run', 'stages', 'responses', 'out.jsonl');
+      const partial = readOutput(out);
+      expect(partial.duplicates).toEqual([]);
+      expect(partial.ids.length).toBeLessThan(120);
+      const again = await runCliAsync(['construct', cfg]);
+      expect(again.code, again.stderr).toBe(0);
+      const full = readOutput(out);
+      expect(full.duplicates).toEqual([]);
+      expect(full.ids).toHaveLength(120);
+      expect(leftovers(path.join(dir, 'run'))).toEqual([]);
+    } finally {
+      await fx.close();
+    }
   }, 120_000);
 
   it('run: stops, says how many stages are cached, leaves no temp file', async () => {
