@@ -32,6 +32,7 @@ import {
 } from './common.ts';
 import { fileSha256, resolveSamplesFile, sampleImagePath } from './data.ts';
 import { unitHash } from './pref-data.ts';
+import { type ReplayOptions, withReplay } from './replay.ts';
 import type { RewardFn } from './rewards.ts';
 
 /**
@@ -158,6 +159,8 @@ export interface GrpoRunOptions {
   resume?: boolean;
   data?: CheckpointConfig['data'];
   onProgress?: (p: GrpoProgress) => void;
+  /** λ · SFT loss on a batch of the SFT mixture at every step, against forgetting (replay.ts) */
+  replay?: ReplayOptions;
 }
 
 export function evaluateGreedy(
@@ -276,7 +279,7 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
     const refTok = tf.tidy(() => responseLogprobs(reference, items).tokenLogps);
     let objMetrics: Record<string, number> = {};
     const lr = lrAt(step, config.steps, config.optim);
-    const r = trainStep(opt, lr, () => {
+    const r = trainStep(opt, lr, (report) => {
       const s = responseLogprobs(model, items);
       const out = entry.fn(
         {
@@ -289,7 +292,7 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
         config.params,
       );
       objMetrics = out.metrics;
-      return out.loss;
+      return withReplay(out.loss, model, opts.replay, step, report);
     });
     refTok.dispose();
     const correct = prompts.reduce(
@@ -302,6 +305,7 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
       lr,
       gradNorm: r.gradNorm,
       ...objMetrics,
+      ...r.metrics,
       'samples/accuracy': correct / (P * G),
       'samples/length': items.reduce((a, it) => a + it.response.split(/\s+/).filter(Boolean).length, 0) / items.length,
     };

@@ -36,6 +36,7 @@ import {
   usableExamples,
 } from './pref-batch.ts';
 import { type PrefExample, unitHash } from './pref-data.ts';
+import { type ReplayOptions, withReplay } from './replay.ts';
 
 /**
  * Offline preference training of the embedded VLM with any objective of the table (pairs, image pairs with a
@@ -117,6 +118,8 @@ export interface PrefRunOptions {
   data?: CheckpointConfig['data'];
   onProgress?: (p: PrefProgress) => void;
   onReference?: (done: number, total: number) => void;
+  /** λ · SFT loss on a batch of the SFT mixture at every step, against forgetting (replay.ts) */
+  replay?: ReplayOptions;
 }
 
 function splitEval(examples: readonly PrefExample[], fraction: number, seed: number) {
@@ -377,12 +380,12 @@ export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult>
     const lr = lrAt(step, config.steps, config.optim);
     // metrics are read inside the closure: tensors passed to trainStep's `report` are disposed by variableGrads
     // before trainStep reads them (common.ts), so they cannot be used from here
-    const r = trainStep(opt, lr, () => {
+    const r = trainStep(opt, lr, (report) => {
       const { batch, chosenShift, chosenLogps } = stepBatch(plan, model, rows, useRefs ? refs : null, beta);
       const out = entry.fn(batch, stepParams);
       objMetrics = { ...out.metrics, 'logps/chosen_policy': chosenLogps.dataSync()[0]! };
       if (chosenShift) objMetrics['logps/chosen_shift'] = chosenShift.dataSync()[0]!;
-      return out.loss;
+      return withReplay(out.loss, model, opts.replay, step, report);
     });
     if (objMetrics['bco/delta'] !== undefined) {
       running.bcoSum += objMetrics['bco/delta'];

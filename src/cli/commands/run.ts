@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { createProgress, type Progress } from '../progress.ts';
 
 export const DEFAULT_RECIPE = 'recipes/shapes-hallucination.yaml';
@@ -13,40 +13,62 @@ export function register(program: Command): void {
     .argument('[recipe]', 'recipe YAML', DEFAULT_RECIPE)
     .option('--quick', "merge the recipe's quick: block (tiny sizes, for a smoke test)")
     .option('--out <dir>', 'run directory (default: runs/<recipe name>[-quick])')
-    .action(async (file: string, opts: { quick?: boolean; out?: string }) => {
-      const { loadRecipe, runRecipe } = await import('../../recipe/index.ts');
+    .option(
+      '--seeds <list>',
+      "run the chain once per seed (comma-separated, e.g. 1,2,3,4,5) and aggregate them; default: the recipe's seeds:, else its seed:",
+      parseSeeds,
+    )
+    .action(async (file: string, opts: { quick?: boolean; out?: string; seeds?: number[] }) => {
+      const { loadRecipe, runRecipe, runRecipeSeeds } = await import('../../recipe/index.ts');
       const recipe = loadRecipe(file, { quick: opts.quick });
       const out = opts.out ?? recipe.out ?? path.join('runs', `${recipe.name}${opts.quick ? '-quick' : ''}`);
       const t0 = Date.now();
       let bar: { stage: string; p: Progress } | undefined;
+      const seeds = opts.seeds ?? recipe.seeds;
       // stages are cached as they finish: an interrupted run resumes from the last finished one
       let stagesDone = 0;
       const { setInterruptStatus } = await import('../interrupt.ts');
       setInterruptStatus(() => ({ done: stagesDone, unit: 'stages' }));
-      const result = await runRecipe(recipe, {
-        out,
-        events: {
-          stage: (name, state, seconds) => {
-            if (state === 'start') return;
-            stagesDone++;
-            bar?.p.stop();
-            bar = undefined;
-            process.stderr.write(
-              `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${name}: ${state === 'cached' ? 'cached' : `done in ${seconds?.toFixed(1)} s`}\n`,
-            );
-          },
-          progress: (stage, done, total, info) => {
-            if (bar?.stage !== stage) {
-              bar?.p.stop();
-              bar = { stage, p: createProgress(stage, total, { intervalMs: 10_000 }) };
-            }
-            bar.p.update(done, info);
-          },
+      const events = {
+        stage: (name: string, state: 'start' | 'cached' | 'done', seconds?: number) => {
+          if (state === 'start') return;
+          stagesDone++;
+          bar?.p.stop();
+          bar = undefined;
+          process.stderr.write(
+            `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${name}: ${state === 'cached' ? 'cached' : `done in ${seconds?.toFixed(1)} s`}\n`,
+          );
         },
-      });
+        progress: (stage: string, done: number, total: number, info?: Record<string, number>) => {
+          if (bar?.stage !== stage) {
+            bar?.p.stop();
+            bar = { stage, p: createProgress(stage, total, { intervalMs: 10_000 }) };
+          }
+          bar.p.update(done, info);
+        },
+        log: (line: string) => {
+          if (!line.startsWith('seed ')) return;
+          bar?.p.stop();
+          bar = undefined;
+          process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
+        },
+      };
+      const result = seeds
+        ? await runRecipeSeeds(recipe, seeds, { out, events })
+        : await runRecipe(recipe, { out, events });
       bar?.p.stop();
       process.stdout.write(
         `\n${result.table}\n\nreport: ${result.reportPath}\nmetrics: ${result.metricsPath}\ntotal: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
       );
     });
+}
+
+/** `--seeds 1,2,3`: distinct integers, at least one. */
+function parseSeeds(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  const seeds = parts.map(Number);
+  if (parts.length === 0 || parts.some((p) => !/^-?\d+$/.test(p)))
+    throw new InvalidArgumentError(`"${value}" is not a comma-separated list of integer seeds (e.g. 1,2,3)`);
+  if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError(`seeds repeat in "${value}"`);
+  return seeds;
 }
