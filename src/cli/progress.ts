@@ -12,10 +12,35 @@ export interface Progress {
   stop(): void;
 }
 
+/** Bars not yet stopped: an interrupt stops them all, so the cursor and line wrap come back. */
+const live = new Set<Progress>();
+
+/** Stop every running bar and give the terminal back its cursor and line wrap. */
+export function stopAllProgress(stream: NodeJS.WriteStream = process.stderr): void {
+  for (const p of [...live]) p.stop();
+  // cli-progress restores these on stop; say it again in case a bar was torn down mid-render
+  if (stream.isTTY) stream.write('\x1b[?25h\x1b[?7h');
+}
+
 export function createProgress(
   label: string,
   total: number,
   opts: { stream?: NodeJS.WriteStream; intervalMs?: number; unit?: string } = {},
+): Progress {
+  const p = createBar(label, total, opts);
+  const stop = p.stop.bind(p);
+  p.stop = () => {
+    if (!live.delete(p)) return;
+    stop();
+  };
+  live.add(p);
+  return p;
+}
+
+function createBar(
+  label: string,
+  total: number,
+  opts: { stream?: NodeJS.WriteStream; intervalMs?: number; unit?: string },
 ): Progress {
   const stream = opts.stream ?? process.stderr;
   const unit = opts.unit ?? 'it';

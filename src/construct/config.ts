@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { zodIssues } from '../schema/index.ts';
 import { MmalignError, RecordValidationError, type ValidationIssue } from '../util/errors.ts';
+import { didYouMean } from '../util/names.ts';
 import type { Stage, StageDefinition } from './stage.ts';
 
 /**
@@ -95,7 +96,11 @@ export function parseConstructConfig(
 ): ConstructConfig {
   const file = where.file;
   const top = ConstructConfigShape.safeParse(value);
-  if (!top.success) throw new RecordValidationError(zodIssues(top.error, { file }), 'see `mmalign construct --help`');
+  if (!top.success)
+    throw new RecordValidationError(
+      zodIssues(top.error, { file }, ConstructConfigShape),
+      'see `mmalign construct --help`',
+    );
   const cfg = top.data;
   const issues: ValidationIssue[] = [];
   const issue = (p: string, message: string, code = 'invalid_config') => issues.push({ code, message, file, path: p });
@@ -104,7 +109,11 @@ export function parseConstructConfig(
   cfg.stages.forEach((entry, i) => {
     const { stage: type, name: givenName, input: givenInput, ...params } = entry;
     if (!Object.hasOwn(stages, type)) {
-      issue(`stages.${i}.stage`, `unknown stage "${type}"; known: ${Object.keys(stages).join(', ')}`, 'unknown_stage');
+      issue(
+        `stages.${i}.stage`,
+        `unknown stage "${type}"${didYouMean(type, Object.keys(stages))}; known: ${Object.keys(stages).join(', ')}`,
+        'unknown_stage',
+      );
       return;
     }
     const def = stages[type];
@@ -118,7 +127,7 @@ export function parseConstructConfig(
     names.add(name);
     const p = def.params.safeParse(params);
     if (!p.success) {
-      for (const is of zodIssues(p.error, { file }))
+      for (const is of zodIssues(p.error, { file }, def.params))
         issues.push({ ...is, path: `stages.${i}${is.path === '(record)' ? '' : `.${is.path}`}` });
       return;
     }

@@ -52,7 +52,7 @@ describe('mmalign eval score', () => {
     const q = file('q.jsonl', [{ question_id: 1, label: 'yes' }, { question_id: 2, label: 'maybe' }, '{broken']);
     const r = runCli(['eval', 'score', 'pope', '--questions', q, '--answers', q]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`mmalign: error: 1 invalid field(s):\n${q}:3: not valid JSON`);
+    expect(r.stderr).toMatch(new RegExp(`^mmalign: error: not valid JSON .*\\(${q}:3\\) \\[bad_json\\]$`, 'm'));
     const q2 = file('q2.jsonl', [
       { question_id: 1, label: 'yes' },
       { question_id: 2, label: 'maybe' },
@@ -75,7 +75,7 @@ describe('mmalign eval score', () => {
       `${a2}:2: question_id: answer for unknown question_id 7`,
     );
     expect(() => scorePopeFiles({ questions: [q3], answers: [a2], parser: 'nope' })).toThrow(
-      'unknown POPE parser "nope"; known: pope, lmms-eval, vlmevalkit',
+      'unknown POPE parser "nope" (did you mean "pope"?); known: pope, lmms-eval, vlmevalkit',
     );
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -13,10 +13,22 @@ export function tempPathFor(file: string): string {
   return path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
 }
 
+/** Temp files of writes in progress: an interrupted process removes them before it exits (`removeOpenTempFiles`). */
+const openTemps = new Set<string>();
+
+/** Remove the temp files of every atomic write still in progress; for signal handlers, so it is synchronous. */
+export function removeOpenTempFiles(): number {
+  const n = openTemps.size;
+  for (const tmp of openTemps) rmSync(tmp, { force: true });
+  openTemps.clear();
+  return n;
+}
+
 /** Run `write(tmpPath)`, then fsync and rename onto `file`; on any error the temp file is removed and the error rethrown. */
 export async function atomicOutput<T>(file: string, write: (tmpPath: string) => Promise<T>): Promise<T> {
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const tmp = tempPathFor(file);
+  openTemps.add(tmp);
   try {
     const result = await write(tmp);
     await fsyncPath(tmp);
@@ -25,6 +37,8 @@ export async function atomicOutput<T>(file: string, write: (tmpPath: string) => 
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    openTemps.delete(tmp);
   }
 }
 

@@ -1,4 +1,4 @@
-export { atomicOutput, atomicWriteFile, tempPathFor } from './atomic.ts';
+export { atomicOutput, atomicWriteFile, removeOpenTempFiles, tempPathFor } from './atomic.ts';
 export * from './formats/index.ts';
 export {
   countJsonlLines,
@@ -34,4 +34,5 @@ export {
   type WriteParquetOptions,
   writeParquetRows,
 } from './parquet.ts';
+export { assertTextFile, notTextReason } from './text-safety.ts';
 export { type ValidateFileOptions, type ValidateFileResult, validateFile } from './validate.ts';

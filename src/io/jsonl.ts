@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { zodIssues } from '../schema/validate.ts';
 import { RecordValidationError, type ValidationIssue } from '../util/errors.ts';
 import { atomicOutput } from './atomic.ts';
+import { assertTextFile } from './text-safety.ts';
 
 /**
  * Streaming JSONL: one JSON value a line, UTF-8, `\n` (a trailing `\r` and a leading BOM are tolerated, blank lines
@@ -20,6 +21,7 @@ export interface ReadJsonlOptions {
 }
 
 export async function* readJsonl(file: string, opts: ReadJsonlOptions = {}): AsyncGenerator<JsonlEntry> {
+  assertTextFile(file);
   const stream = createReadStream(file, { highWaterMark: opts.chunkSize ?? 1 << 20 });
   let rest: Buffer | undefined;
   let line = 0;
@@ -79,6 +81,7 @@ export async function* readJsonlValues(
  * without a streaming parser, so use JSONL for big sets. `line` is the 1-based item number.
  */
 export async function* readJsonArray(file: string): AsyncGenerator<JsonlEntry> {
+  assertTextFile(file);
   const text = await readFile(file, 'utf8');
   let data: unknown;
   try {
@@ -216,6 +219,7 @@ export async function writeJsonl(
 
 /** Non-blank lines of a JSONL file, counted from the bytes without parsing (for progress totals). */
 export async function countJsonlLines(file: string): Promise<number> {
+  assertTextFile(file);
   let n = 0;
   let lineHasContent = false;
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {

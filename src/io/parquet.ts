@@ -140,12 +140,35 @@ export async function* readParquetRows(file: string): AsyncGenerator<JsonlEntry>
     };
     return;
   }
+  const unreadable = (reason: unknown, line: number): JsonlEntry => ({
+    ok: false,
+    line,
+    issue: {
+      code: 'invalid_parquet',
+      message: `not a readable parquet file: ${reason instanceof Error ? reason.message : String(reason)}`,
+      file,
+      path: '(file)',
+    },
+  });
   const kv = metadata.key_value_metadata?.find((k) => k.key === JSON_COLUMNS_KEY)?.value;
-  const jsonCols = new Set<string>(kv ? JSON.parse(kv) : []);
+  let jsonCols: Set<string>;
+  try {
+    jsonCols = new Set<string>(kv ? JSON.parse(kv) : []);
+  } catch (e) {
+    yield unreadable(e, 0);
+    return;
+  }
   let rowStart = 0;
   for (const rg of metadata.row_groups) {
     const rowEnd = rowStart + Number(rg.num_rows);
-    const rows = await parquetReadObjects({ file: buf, metadata, rowStart, rowEnd, utf8: false });
+    // a damaged file can pass the footer check and fail in a page: one issue, not a crash
+    let rows: Awaited<ReturnType<typeof parquetReadObjects>>;
+    try {
+      rows = await parquetReadObjects({ file: buf, metadata, rowStart, rowEnd, utf8: false });
+    } catch (e) {
+      yield unreadable(e, rowStart + 1);
+      return;
+    }
     for (const [i, row] of rows.entries()) {
       const line = rowStart + i + 1;
       const value = row as Record<string, unknown>;

@@ -44,6 +44,9 @@ export const EMBEDDED_CAPABILITIES: Capabilities = {
 export class EmbeddedModel implements VisionLanguageModel {
   readonly id: string;
   readonly capabilities = EMBEDDED_CAPABILITIES;
+  get contextTokens(): number {
+    return this.vlm.config.maxTextLen;
+  }
   readonly vlm: Vlm;
   readonly #images = new Map<string, Promise<Uint8Array>>();
 

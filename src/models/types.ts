@@ -81,6 +81,8 @@ export interface CallContext {
 export interface VisionLanguageModel {
   readonly id: string;
   readonly capabilities: Capabilities;
+  /** tokens the model can hold (prompt + answer), when it is known; `serve` refuses a larger max_tokens */
+  readonly contextTokens?: number;
   generate(samples: readonly Sample[], params: GenerateParams, ctx?: CallContext): Promise<GenerateResult[]>;
   /** Throws ModelCapabilityError when the backend cannot score given text. */
   logprobs(sample: Sample, response: string, opts?: LogprobsOptions, ctx?: CallContext): Promise<LogprobsResult>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tf } from '../nn/tf.ts';
 import { RecordValidationError, type ValidationIssue } from '../util/errors.ts';
+import { didYouMean } from '../util/names.ts';
 import { computeObjective, getObjective } from './registry.ts';
 import { FIELD_NAMES, FIELDS, type FieldName, type ObjectiveBatch, ParamsSchema } from './types.ts';
 
@@ -38,16 +39,25 @@ export type ObjectiveInput = z.infer<typeof ObjectiveInputSchema>;
 export function parseObjectiveInput(raw: unknown, file?: string): ObjectiveInput {
   const r = ObjectiveInputSchema.safeParse(raw);
   if (r.success) return r.data;
-  const issues: ValidationIssue[] = r.error.issues.map((i) => ({
-    code: i.code,
-    file,
-    path: i.path.join('.'),
-    message:
-      i.code === 'unrecognized_keys'
-        ? `unknown field(s) ${i.keys.join(', ')}; known: ${FIELD_NAMES.join(', ')}, params, objective`
-        : i.message,
-  }));
+  const issues = r.error.issues.flatMap((i): ValidationIssue[] =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ code: i.code, file, path: [...i.path, key].join('.'), message: misplaced(key, i.path) }))
+      : [{ code: i.code, file, path: i.path.join('.'), message: i.message }],
+  );
   throw new RecordValidationError(issues, 'see docs/objectives.md for the input fields');
+}
+
+const PARAM_NAMES = Object.keys(ParamsSchema.shape);
+const TOP_LEVEL = [...FIELD_NAMES, 'params', 'objective'];
+
+/** An unknown key: a batch field put in `params` (or a param at the top level) is told where it belongs. */
+function misplaced(key: string, at: readonly PropertyKey[]): string {
+  const inParams = at.length === 1 && at[0] === 'params';
+  if (inParams && (FIELD_NAMES as readonly string[]).includes(key))
+    return `"${key}" is a batch field, not a param: put it at the top level of the input, beside the log-probs`;
+  if (!inParams && at.length === 0 && PARAM_NAMES.includes(key)) return `"${key}" is a param: put it inside "params"`;
+  const known = inParams ? PARAM_NAMES : TOP_LEVEL;
+  return `unknown ${inParams ? 'param' : 'field'} "${key}"${didYouMean(key, known)}; known ${inParams ? 'params' : 'fields'}: ${known.join(', ')}`;
 }
 
 /** Which mask a per-token field is padded under. */

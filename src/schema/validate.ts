@@ -1,16 +1,27 @@
 import type { z } from 'zod';
 import { RecordValidationError, type ValidationIssue } from '../util/errors.ts';
+import { unknownKeyMessage } from '../util/zod-keys.ts';
 import { Preference, RECORD_SCHEMAS, type RecordType, Response, Sample } from './records.ts';
 
-/** Turn zod issues into ours, with the file, line and dotted field path of each. */
-export function zodIssues(error: z.ZodError, where: { file?: string; line?: number } = {}): ValidationIssue[] {
-  return error.issues.map((i) => ({
-    code: `zod_${i.code}`,
-    message: i.message,
-    file: where.file,
-    line: where.line,
-    path: i.path.map(String).join('.') || '(record)',
-  }));
+/**
+ * Turn zod issues into ours, with the file, line and dotted field path of each. Given the schema, an unknown key is
+ * reported on its own with the keys that exist there and the one probably meant.
+ */
+export function zodIssues(
+  error: z.ZodError,
+  where: { file?: string; line?: number } = {},
+  schema?: z.ZodType,
+): ValidationIssue[] {
+  return error.issues.flatMap((i) => {
+    const base = { code: `zod_${i.code}`, file: where.file, line: where.line };
+    if (schema && i.code === 'unrecognized_keys')
+      return i.keys.map((key) => ({
+        ...base,
+        message: unknownKeyMessage(schema, i.path, key),
+        path: [...i.path, key].map(String).join('.'),
+      }));
+    return [{ ...base, message: i.message, path: i.path.map(String).join('.') || '(record)' }];
+  });
 }
 
 /** Parse a value against a schema or throw one RecordValidationError listing every bad field. */

@@ -26,8 +26,19 @@ export interface ServeAppOptions {
   name?: string;
   /** when set, every /v1 request needs `Authorization: Bearer <apiKey>` */
   apiKey?: string;
-  /** request body cap in bytes (images travel inline) */
+  /** request body cap in bytes (images travel inline); default DEFAULT_MAX_BODY_BYTES */
   maxBodyBytes?: number;
+}
+
+/** 20 MB: a few full-size images as base64 fit, a runaway client does not. */
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+/**
+ * Messages that reach a client never show where the server keeps files: absolute paths (the media folder, a
+ * checkpoint) become `<server path>`.
+ */
+export function scrubPaths(message: string): string {
+  return message.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s'"`:,;()[\]{}<>]+){2,}/g, '<server path>');
 }
 
 type Status = 400 | 401 | 404 | 413 | 500 | 501 | 503;
@@ -68,7 +79,13 @@ async function toSample(messages: readonly WireRequestMessage[], store: MediaSto
       if (p.type === 'text') parts.push({ type: 'text', text: p.text });
       else {
         const url = typeof p.image_url === 'string' ? p.image_url : p.image_url.url;
-        media.push(await store.put(url));
+        try {
+          media.push(await store.put(url));
+        } catch (e) {
+          if (e instanceof MediaInputError)
+            e.param ??= `messages.${messages.indexOf(m)}.content.${m.content.indexOf(p)}.image_url`;
+          throw e;
+        }
         parts.push({ type: 'image', media: media.length - 1 });
       }
     }
@@ -114,20 +131,34 @@ export function createServeApp(opts: ServeAppOptions): Hono {
   app.post(
     '/v1/chat/completions',
     bodyLimit({
-      maxSize: opts.maxBodyBytes ?? 64 * 1024 * 1024,
-      onError: (c) => c.json(errorBody('request body too large', 'invalid_request_error'), 413),
+      maxSize: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json(
+          errorBody(
+            `request body is over the server's limit of ${((opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) / 1024 / 1024).toFixed(1)} MB (mmalign serve --max-body-mb)`,
+            'invalid_request_error',
+            'messages',
+          ),
+          413,
+        ),
     }),
     async function chatCompletions(c) {
       const fail = (status: Status, message: string, type = 'invalid_request_error', param?: string) =>
-        c.json(errorBody(message, type, param), status);
+        c.json(errorBody(status >= 500 ? scrubPaths(message) : message, type, param), status);
       let raw: unknown;
       try {
         raw = await c.req.json();
       } catch {
-        return fail(400, 'request body is not valid JSON');
+        return fail(400, 'request body is not valid JSON', undefined, 'body');
       }
       const parsed = ChatCompletionRequest.safeParse(raw);
-      if (!parsed.success) return fail(400, `invalid request: ${describeIssues(parsed.error)}`);
+      if (!parsed.success)
+        return fail(
+          400,
+          `invalid request: ${describeIssues(parsed.error)}`,
+          undefined,
+          parsed.error.issues[0]?.path.map(String).join('.') || 'body',
+        );
       const req = parsed.data;
       if (req.stream)
         return fail(400, 'stream=true is not supported by mmalign serve; send stream=false', undefined, 'stream');
@@ -157,7 +188,7 @@ export function createServeApp(opts: ServeAppOptions): Hono {
         try {
           sample = await toSample(req.messages.slice(0, -1), media);
         } catch (e) {
-          if (e instanceof MediaInputError) return fail(400, e.message, undefined, 'messages');
+          if (e instanceof MediaInputError) return fail(400, e.message, undefined, e.param ?? 'messages');
           throw e;
         }
         const response = messageText(last);
@@ -187,7 +218,7 @@ export function createServeApp(opts: ServeAppOptions): Hono {
       try {
         sample = await toSample(req.messages, media);
       } catch (e) {
-        if (e instanceof MediaInputError) return fail(400, e.message, undefined, 'messages');
+        if (e instanceof MediaInputError) return fail(400, e.message, undefined, e.param ?? 'messages');
         throw e;
       }
       const params: GenerateParams = { n: req.n };
@@ -195,6 +226,14 @@ export function createServeApp(opts: ServeAppOptions): Hono {
       if (req.top_p !== undefined) params.topP = req.top_p;
       if (req.seed !== undefined) params.seed = req.seed;
       const maxTokens = req.max_completion_tokens ?? req.max_tokens;
+      const context = model.contextTokens;
+      if (maxTokens !== undefined && context !== undefined && maxTokens > context)
+        return fail(
+          400,
+          `${req.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens'} is ${maxTokens}, more than the model's context of ${context} tokens; send at most ${context}`,
+          undefined,
+          req.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens',
+        );
       if (maxTokens !== undefined) params.maxTokens = maxTokens;
       if (req.stop) params.stop = typeof req.stop === 'string' ? [req.stop] : req.stop;
       if (req.logprobs) params.logprobs = true;
@@ -236,6 +275,6 @@ export function createServeApp(opts: ServeAppOptions): Hono {
   );
 
   app.notFound((c) => c.json(errorBody(`no route ${c.req.method} ${c.req.path}`, 'not_found_error'), 404));
-  app.onError((e, c) => c.json(errorBody(`internal error: ${e.message}`, 'server_error'), 500));
+  app.onError((e, c) => c.json(errorBody(scrubPaths(`internal error: ${e.message}`), 'server_error'), 500));
   return app;
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { detectImage, IMAGE_FORMATS } from '../io/media.ts';
 import type { ImageRef } from '../schema/index.ts';
 
 /**
@@ -18,7 +19,12 @@ const EXT: Record<string, string> = {
   'image/bmp': '.bmp',
 };
 
-export class MediaInputError extends Error {}
+/** A client's image is unusable: a 400 whose `param` is the request field holding it. */
+export class MediaInputError extends Error {
+  param?: string;
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 export class MediaStore {
   constructor(readonly root: string) {}
@@ -34,8 +40,16 @@ export class MediaStore {
     const ext = EXT[mime];
     if (!ext)
       throw new MediaInputError(`unsupported image type "${mime || '(none)'}"; send png, jpeg, webp, gif or bmp`);
-    const bytes = Buffer.from(m[3], 'base64');
+    const data = m[3].replace(/\s+/g, '');
+    // Buffer.from skips characters outside the alphabet: check first, so "!!!" is refused, not read as 0 bytes
+    if (!BASE64.test(data)) throw new MediaInputError('image_url is not valid base64 after "base64,"');
+    const bytes = Buffer.from(data, 'base64');
     if (bytes.length === 0) throw new MediaInputError('image_url holds an empty image');
+    const info = detectImage(bytes);
+    const bmp = mime === 'image/bmp' && bytes[0] === 0x42 && bytes[1] === 0x4d;
+    if (!info && !bmp) throw new MediaInputError(`image_url does not hold a ${mime.replace('image/', '')} image`);
+    if (info && ext !== `.${IMAGE_FORMATS[info.format].ext}`)
+      throw new MediaInputError(`image_url says ${mime} but holds a ${info.format} image`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const rel = `${sha256.slice(0, 2)}/${sha256}${ext}`;
     const file = path.join(this.root, rel);

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, tempDir } from '../../test/helpers/cli.ts';
@@ -10,7 +12,7 @@ import { OpenAIBackend } from '../models/openai.ts';
 import { resolveModel } from '../models/registry.ts';
 import { createVlm, initTf, saveCheckpoint, WordTokenizer } from '../nn/index.ts';
 import type { Sample } from '../schema/index.ts';
-import { requestSampleId } from './app.ts';
+import { requestSampleId, scrubPaths } from './app.ts';
 import { type RunningServer, startServer } from './server.ts';
 
 /** The OpenAI client against `mmalign serve` with a real (tiny, untrained) embedded checkpoint. */
@@ -94,6 +96,108 @@ describe('mmalign serve with the embedded model', () => {
     const withImg = await client.logprobs(sample(), resp, {}, { mediaRoot: t.dir });
     const noImg = await client.logprobs(sample(), resp, { visual: { mode: 'none' } }, { mediaRoot: t.dir });
     expect(withImg.total).not.toBe(noImg.total);
+  });
+});
+
+describe('mmalign serve refuses bad requests with a 400 naming the field, and never shows its paths', () => {
+  let server: RunningServer;
+  let model: EmbeddedModel;
+  beforeAll(async () => {
+    model = (await resolveModel(`embedded:${ckpt}`)) as EmbeddedModel;
+    server = await startServer({ model, port: 0, maxBodyBytes: 1024 * 1024 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await model?.close?.();
+  });
+  const post = async (body: unknown) => {
+    const r = await fetch(`${server.url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: r.status, body: (await r.json()) as { error: { message: string; type: string; param: string } } };
+  };
+  const withImage = (url: string, extra: object = {}) => ({
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'describe the image' },
+          { type: 'image_url', image_url: { url } },
+        ],
+      },
+    ],
+    max_tokens: 4,
+    ...extra,
+  });
+
+  it('bad media: not base64, not an image, the wrong type', async () => {
+    const cases = [
+      ['data:image/png;base64,!!!', 'not valid base64'],
+      [`data:image/png;base64,${Buffer.from('hello, not a png').toString('base64')}`, 'does not hold a png image'],
+      [`data:image/jpeg;base64,${Buffer.from(TINY_PNG).toString('base64')}`, 'says image/jpeg but holds a png image'],
+    ] as const;
+    for (const [url, text] of cases) {
+      const r = await post(withImage(url));
+      expect(r.status).toBe(400);
+      expect(r.body.error.type).toBe('invalid_request_error');
+      expect(r.body.error.param).toBe('messages.0.content.1.image_url');
+      expect(r.body.error.message).toContain(text);
+      expect(r.body.error.message).not.toContain(tmpdir());
+    }
+  });
+
+  it('max_tokens above the context is a 400 saying the limit', async () => {
+    const r = await post(
+      withImage(`data:image/png;base64,${Buffer.from(TINY_PNG).toString('base64')}`, { max_tokens: 1e9 }),
+    );
+    expect(r.status).toBe(400);
+    expect(r.body.error.param).toBe('max_tokens');
+    expect(r.body.error.message).toBe(
+      `max_tokens is 1000000000, more than the model's context of ${model.contextTokens} tokens; send at most ${model.contextTokens}`,
+    );
+    const ok = await post(withImage(`data:image/png;base64,${Buffer.from(TINY_PNG).toString('base64')}`));
+    expect(ok.status).toBe(200);
+  });
+
+  it('a body over the limit is a 413 naming the flag; every 400 has a param', async () => {
+    // the server answers as soon as it sees Content-Length and closes; read the reply even if the upload breaks off
+    const payload = JSON.stringify(withImage(`data:image/png;base64,${'A'.repeat(2 * 1024 * 1024)}`));
+    const big = await new Promise<{ status: number; body: { error: { message: string } } }>((resolve, reject) => {
+      const req = request(`${server.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', (e) => (e as NodeJS.ErrnoException).code !== 'EPIPE' && reject(e));
+      req.end(payload);
+    });
+    expect(big.status).toBe(413);
+    expect(big.body.error.message).toContain("over the server's limit of 1.0 MB (mmalign serve --max-body-mb)");
+    for (const body of [
+      '{not json',
+      { messages: [] },
+      { messages: [{ role: 'tool', content: 'x' }] },
+      { messages: [{ role: 'user', content: 'x' }], stream: true },
+    ]) {
+      const r = await post(body);
+      expect(r.status).toBe(400);
+      expect(r.body.error.param, JSON.stringify(body)).toBeTruthy();
+    }
+  });
+
+  it('server paths are scrubbed from messages', () => {
+    expect(scrubPaths('cannot decode /tmp/mmalign-serve-abc/0d/0d12.png: bad header')).toBe(
+      'cannot decode <server path>: bad header',
+    );
+    expect(scrubPaths('no route GET /v1')).toBe('no route GET /v1');
   });
 });
 

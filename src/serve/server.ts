@@ -18,6 +18,8 @@ export interface StartServerOptions {
   name?: string;
   /** where received images are stored; a temp folder removed on close by default */
   mediaDir?: string;
+  /** request body cap in bytes (default 20 MB) */
+  maxBodyBytes?: number;
 }
 
 export interface RunningServer {
@@ -38,6 +40,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     media: new MediaStore(mediaDir),
     apiKey: opts.apiKey,
     name: opts.name,
+    maxBodyBytes: opts.maxBodyBytes,
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, () => resolve(s as Server)) as Server;

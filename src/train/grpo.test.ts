@@ -53,7 +53,7 @@ describe('reward plug-ins', () => {
     });
     expect(h).toEqual([0, -1]);
     expect(() => makeReward(['verifyable'])).toThrow(
-      /unknown reward "verifyable"; known: verifiable, format, hallucination/,
+      /unknown reward "verifyable" \(did you mean "verifiable"\?\); known: verifiable, format, hallucination/,
     );
     expect(() => makeReward(['reward_model'])).toThrow(/--reward-model/);
   });

@@ -393,6 +393,9 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
       elapsedMs: secs * 1000,
       cpuMs: cpuMs(),
     });
+    // a step is synchronous tfjs work: let the event loop run, or a Ctrl-C handler would only fire at the next
+    // checkpoint
+    if (opts.signal) await new Promise((resolve) => setImmediate(resolve));
     if (opts.signal?.aborted && !isLast) {
       stoppedAt = step + 1;
       break;

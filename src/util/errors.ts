@@ -1,16 +1,49 @@
+import { didYouMean } from './names.ts';
+import { cutLine, escapeControl } from './text.ts';
+
 /**
  * Errors as data: every thrown error is a MmalignError with a stable `code`, and every message says how to fix it.
  * Validation collects all issues first (zod-style) and throws one RecordValidationError naming file:line:field.
+ * The CLI prints one as `mmalign: error: <what> (<file>[:line][: field]) [code]` and `  hint: …` (src/cli/errors.ts).
  */
+
+export interface ErrorPlace {
+  file?: string;
+  line?: number;
+  /** dotted field path */
+  field?: string;
+}
+
+export interface MmalignErrorOptions extends ErrorPlace {
+  hint?: string;
+  cause?: unknown;
+  /** a wrong invocation (bad flag value, flags that contradict): the CLI exits 2 instead of 1 */
+  usage?: boolean;
+}
+
+/** Codes that mean "the command line is wrong" (exit 2) wherever they are thrown. */
+export const USAGE_CODES: ReadonlySet<string> = new Set([
+  'MMALIGN_BAD_OPTION',
+  'MMALIGN_CLI',
+  'MMALIGN_EXPORT_OPTION',
+  'MMALIGN_USAGE',
+]);
 
 export class MmalignError extends Error {
   readonly code: string;
   readonly hint?: string;
-  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+  /** the message without the hint */
+  readonly what: string;
+  readonly place: ErrorPlace;
+  readonly usage: boolean;
+  constructor(code: string, message: string, opts: MmalignErrorOptions = {}) {
     super(opts.hint ? `${message}\n  hint: ${opts.hint}` : message, { cause: opts.cause });
     this.name = 'MmalignError';
     this.code = code;
     this.hint = opts.hint;
+    this.what = message;
+    this.place = { file: opts.file, line: opts.line, field: opts.field };
+    this.usage = opts.usage ?? USAGE_CODES.has(code);
   }
 }
 
@@ -23,10 +56,11 @@ export interface ValidationIssue {
   path?: string;
 }
 
+/** `file:line: field: message [code]` on one line; the parts come from files, so control characters are escaped. */
 export function formatIssue(issue: ValidationIssue): string {
   const where = [issue.file, issue.line].filter((x) => x !== undefined && x !== '').join(':');
   const field = issue.path ? `${issue.path}: ` : '';
-  return `${where ? `${where}: ` : ''}${field}${issue.message} [${issue.code}]`;
+  return escapeControl(cutLine(`${where ? `${where}: ` : ''}${field}${issue.message}`)) + ` [${issue.code}]`;
 }
 
 export class RecordValidationError extends MmalignError {
@@ -42,9 +76,15 @@ export class RecordValidationError extends MmalignError {
 
 /** An unknown name looked up in one of the typed tables (objectives, formats, benchmarks, ...). */
 export class UnknownNameError extends MmalignError {
-  constructor(kind: string, name: string, known: readonly string[]) {
-    super('MMALIGN_UNKNOWN_NAME', `unknown ${kind} "${name}"; known: ${known.join(', ')}`);
+  readonly known: readonly string[];
+  constructor(kind: string, name: string, known: readonly string[], opts: MmalignErrorOptions = {}) {
+    super(
+      'MMALIGN_UNKNOWN_NAME',
+      `unknown ${kind} "${name}"${didYouMean(name, known)}; known: ${known.join(', ')}`,
+      opts,
+    );
     this.name = 'UnknownNameError';
+    this.known = known;
   }
 }
 

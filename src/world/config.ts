@@ -140,7 +140,10 @@ export type WorldConfigInput = z.input<typeof WorldConfig>;
 export function parseWorldConfig(value: unknown = {}, file?: string): WorldConfig {
   const r = WorldConfig.safeParse(value ?? {});
   if (!r.success)
-    throw new RecordValidationError(zodIssues(r.error, { file }), 'see WorldConfig in src/world/config.ts');
+    throw new RecordValidationError(
+      zodIssues(r.error, { file }, WorldConfig),
+      'the world config takes any subset of the keys listed; see `mmalign world --help`',
+    );
   return r.data;
 }
 

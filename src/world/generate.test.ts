@@ -125,7 +125,7 @@ describe('buildSamples', () => {
 
   it('rejects an unknown task listing the known ones', () => {
     expect(() => buildSamples({}, { seed: 1, split: 'train', n: 1, tasks: ['capton'] })).toThrow(
-      /unknown task "capton"; known: caption, pope, exist, attribute/,
+      /unknown task "capton" \(did you mean "caption"\?\); known: caption, pope, exist, attribute/,
     );
   });
 });

@@ -1,27 +1,13 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { BIN, tempDir } from '../../../test/helpers/cli.ts';
+import { runCliAsync, tempDir } from '../../../test/helpers/cli.ts';
 import { writeSampleSet } from '../../construct/testing.ts';
 import { type FixtureServer, startFixtureServer } from '../../serve/fixture.ts';
 
-/** runCli, but asynchronous: the loopback server lives in this process and must keep answering. */
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// asynchronous: the loopback server lives in this process and must keep answering
+const runCli = runCliAsync;
 
 describe('mmalign construct (CLI)', () => {
   const t = tempDir('mmalign-construct-cli-');
@@ -39,7 +25,8 @@ describe('mmalign construct (CLI)', () => {
     writeFileSync(cfg, stringify({ run: 'r', stages: [{ stage: 'source', files: ['x.jsonl'], limt: 3 }] }));
     const r = await runCli(['construct', cfg]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${cfg}: stages.0: Unrecognized key: "limt"`);
+    expect(r.stderr).toContain(`mmalign: error: unknown key "limt" (did you mean "limit"?); known keys here: `);
+    expect(r.stderr).toContain(`(${cfg}: stages.0.limt) [zod_unrecognized_keys]`);
   });
 
   it('runs stage by stage through the per-stage subcommands, in order, and resumes as a no-op', async () => {

@@ -48,6 +48,7 @@ async function run(configFile: string, o: Opts, only?: (names: { name: string; t
       throw new MmalignError('MMALIGN_CLI', `--concurrency must be a positive integer, got "${o.concurrency}"`);
   }
   const bars = new Map<string, Progress>();
+  let itemsNow = 0;
   const onEvent = (e: RunEvent) => {
     if (e.type === 'stage-start') {
       // the bar counts this run's items: resumed ones are reported once, not as a burst of progress
@@ -59,12 +60,17 @@ async function run(configFile: string, o: Opts, only?: (names: { name: string; t
         process.stderr.write(
           `${e.stage}: resumed; output repaired (cut ${r.truncatedBytes} bytes${r.rebuilt ? ', rebuilt from the ledger' : ''}, re-appended ${r.reappended} items)\n`,
         );
-    } else if (e.type === 'progress') bars.get(e.stage)?.tick(1, { failed: e.failed });
-    else bars.get(e.summary.name)?.stop();
+    } else if (e.type === 'progress') {
+      itemsNow++;
+      bars.get(e.stage)?.tick(1, { failed: e.failed });
+    } else bars.get(e.summary.name)?.stop();
   };
   const ac = new AbortController();
-  const stop = () => ac.abort(new Error('interrupted'));
-  process.once('SIGINT', stop);
+  const { interruptExitCode, interruptMessage, onGracefulStop } = await import('../interrupt.ts');
+  const offStop = onGracefulStop(
+    () => ac.abort(new Error('interrupted')),
+    'construct: finishing the requests in flight (Ctrl-C again to quit now; finished ones are kept)',
+  );
   try {
     const summary = await runPipeline(config, {
       runDir,
@@ -75,8 +81,16 @@ async function run(configFile: string, o: Opts, only?: (names: { name: string; t
     });
     process.stderr.write(formatSummary(summary));
     if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (ac.signal.aborted) {
+      process.stderr.write(`${interruptMessage({ done: itemsNow, unit: 'items (this run)' })}\n`);
+      process.exitCode = interruptExitCode();
+    }
+  } catch (e) {
+    if (!ac.signal.aborted) throw e;
+    process.stderr.write(`${interruptMessage({ done: itemsNow, unit: 'items (this run)' })}\n`);
+    process.exitCode = interruptExitCode();
   } finally {
-    process.off('SIGINT', stop);
+    offStop();
     for (const b of bars.values()) b.stop();
   }
 }

@@ -1,7 +1,16 @@
 import type { Command } from 'commander';
 import type { FormatAdapter } from '../../io/index.ts';
 import type { PreferenceKind } from '../../schema/index.ts';
-import { formatIssue, MmalignError, RecordValidationError, type ValidationIssue } from '../../util/errors.ts';
+import {
+  formatIssue,
+  MmalignError,
+  RecordValidationError,
+  UnknownNameError,
+  type ValidationIssue,
+} from '../../util/errors.ts';
+import { choiceOption, requireRecordExtension, requireRecordInput } from '../options.ts';
+
+const MEDIA_MODES = ['copy', 'link', 'none'] as const;
 
 /**
  * `mmalign convert --from F --to G IN OUT`: stream records from one dataset format into another, copying media next
@@ -18,7 +27,12 @@ export function register(program: Command): void {
     .requiredOption('--to <format>', 'output format')
     .argument('<in>', 'input file (.jsonl, .json, .parquet)')
     .argument('<out>', 'output file; its extension picks the container (.jsonl, .json, .parquet)')
-    .option('--media <mode>', 'copy | link | none: how media files reach the output directory', 'copy')
+    .option(
+      '--media <mode>',
+      'copy | link | none: how media files reach the output directory',
+      choiceOption('media', MEDIA_MODES, 'media mode'),
+      'copy',
+    )
     .option('--media-root <dir>', "directory the input's media paths are relative to (default: the input's directory)")
     .option('--binarize', 'turn rankings / rubric scores into best-vs-worst pairs for pair-only formats')
     .option('--rubric-aspect <name>', 'rubric aspect that orders responses when binarising (default: mean of aspects)')
@@ -27,6 +41,7 @@ export function register(program: Command): void {
     .option('--embed-media', 'parquet outputs of mmalign / rlaifv: store the image bytes in the file')
     .option('--annotator <kind:id>', 'annotator to record on imported preferences (foreign formats do not say)')
     .option('--skip-invalid', 'write the valid rows and report the invalid ones instead of failing')
+    .option('--allow-empty', 'accept an input with no rows (and write an empty output)')
     .action(
       async (
         input: string,
@@ -43,6 +58,7 @@ export function register(program: Command): void {
           embedMedia?: boolean;
           annotator?: string;
           skipInvalid?: boolean;
+          allowEmpty?: boolean;
         },
       ) => {
         const path = await import('node:path');
@@ -50,8 +66,8 @@ export function register(program: Command): void {
         const { AnnotatorKind, PREFERENCE_KINDS } = await import('../../schema/index.ts');
         const from = getFormat(o.from);
         const to = getFormat(o.to);
-        if (!['copy', 'link', 'none'].includes(o.media))
-          throw new MmalignError('MMALIGN_BAD_OPTION', `--media must be copy, link or none, not "${o.media}"`);
+        requireRecordInput(input);
+        requireRecordExtension(out, 'output');
         if (from.holds !== 'any' && to.holds !== 'any' && from.holds !== to.holds)
           throw new MmalignError(
             'MMALIGN_FORMAT_MISMATCH',
@@ -60,10 +76,7 @@ export function register(program: Command): void {
         const kinds = o.kinds?.split(',').map((k) => k.trim());
         for (const k of kinds ?? [])
           if (!(PREFERENCE_KINDS as readonly string[]).includes(k))
-            throw new MmalignError(
-              'MMALIGN_UNKNOWN_NAME',
-              `unknown preference kind "${k}"; known: ${PREFERENCE_KINDS.join(', ')}`,
-            );
+            throw new UnknownNameError('preference kind', k, PREFERENCE_KINDS, { hint: 'see --help for --kinds' });
         let annotator: { kind: (typeof AnnotatorKind.options)[number]; id: string } | undefined;
         if (o.annotator) {
           const [kind, ...id] = o.annotator.split(':');
@@ -89,10 +102,12 @@ export function register(program: Command): void {
         const progress =
           total >= 1000 ? createProgress(`convert ${o.from}→${o.to}`, total, { unit: 'rows' }) : undefined;
         let n = 0;
+        let okRows = 0;
         async function* records() {
           for await (const it of from.read(input, { mediaRoot, provenance: annotator ? { annotator } : undefined })) {
             if (++n % 1000 === 0) progress?.tick(1000);
             if (it.ok) {
+              okRows++;
               yield it.record;
               continue;
             }
@@ -104,6 +119,15 @@ export function register(program: Command): void {
           if (issues.length && !o.skipInvalid)
             throw new RecordValidationError(issues, 'fix the rows above, or pass --skip-invalid to convert the rest');
         }
+        // Ctrl-C: the output's temp file is removed (atomic writes), OUT is left as it was
+        const { setInterruptStatus } = await import('../interrupt.ts');
+        setInterruptStatus(() => ({
+          done: n,
+          total: total || undefined,
+          unit: 'rows',
+          kept: false,
+          rerun: `rerun the same command to redo (${path.basename(out)} was not written)`,
+        }));
         let summary: Awaited<ReturnType<FormatAdapter['write']>>;
         try {
           summary = await (to as FormatAdapter).write(records(), out, {
@@ -125,10 +149,24 @@ export function register(program: Command): void {
         }
         for (const d of summary.dropped)
           if (d.example) process.stderr.write(`note: ${d.reason} ×${d.count}, e.g. ${d.example}\n`);
-        if (summary.written === 0) {
+        if (summary.written === 0 && !(n === 0 && o.allowEmpty)) {
           // An empty training file only fails later, inside a trainer: remove it and say why here.
           const { rm } = await import('node:fs/promises');
           await rm(out, { force: true });
+          if (n === 0)
+            throw new MmalignError('MMALIGN_EMPTY_INPUT', 'the input holds no rows; nothing written', {
+              file: input,
+              hint: 'pass --allow-empty if an empty input is expected',
+            });
+          if (okRows === 0)
+            throw new MmalignError(
+              'MMALIGN_ALL_INVALID',
+              `all ${n} input row(s) are invalid (listed above); nothing written`,
+              {
+                file: input,
+                hint: `check that --from ${o.from} is the input's format; \`mmalign validate --format ${o.from} ${input}\` lists every problem`,
+              },
+            );
           throw new MmalignError('MMALIGN_NOTHING_WRITTEN', `nothing written: ${summaryLine(summary)}`, {
             hint: 'pick a target format that holds these records, or pass --binarize for rankings / rubrics',
           });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ENGINE_NAMES, versionIds } from '../../export/engines.ts';
-import { MmalignError } from '../../util/errors.ts';
+import { MmalignError, UnknownNameError } from '../../util/errors.ts';
 
 /**
  * `mmalign export`: hand a preference set to TRL, LLaMA-Factory, ms-swift or OpenRLHF. Names for --engine,
@@ -37,15 +37,27 @@ export function register(program: Command): void {
       const { createProgress } = await import('../progress.ts');
       const engine = String(o.engine);
       if (!(ENGINE_NAMES as readonly string[]).includes(engine))
-        throw new MmalignError('MMALIGN_UNKNOWN_NAME', `unknown engine "${engine}"; known: ${ENGINE_NAMES.join(', ')}`);
+        throw new UnknownNameError('engine', engine, ENGINE_NAMES, { hint: 'see --help for --engine' });
       let bar: ReturnType<typeof createProgress> | undefined;
       let ticked = 0;
+      // Ctrl-C: an OUT this run created is removed (it would be half-written), and a rerun starts clean
+      const { existsSync, rmSync } = await import('node:fs');
+      const { onInterrupt, setInterruptStatus } = await import('../interrupt.ts');
+      const outExisted = existsSync(out);
+      const offCleanup = onInterrupt(() => {
+        if (!outExisted) rmSync(out, { recursive: true, force: true });
+      });
+      setInterruptStatus(() => ({
+        done: ticked,
+        unit: 'rows checked',
+        kept: false,
+        rerun: `rerun the same command to redo${outExisted ? '' : ` (${out} was removed)`}`,
+      }));
       const rankings = String(o.rankings);
       if (!Object.hasOwn(RANKING_MODES, rankings))
-        throw new MmalignError(
-          'MMALIGN_UNKNOWN_NAME',
-          `unknown --rankings "${rankings}"; known: ${Object.keys(RANKING_MODES).join(', ')}`,
-        );
+        throw new UnknownNameError('--rankings mode', rankings, Object.keys(RANKING_MODES), {
+          hint: 'see --help for --rankings',
+        });
       const res = await runExport({
         engine: engine as (typeof ENGINE_NAMES)[number],
         engineVersion: o.engineVersion as string | undefined,
@@ -71,6 +83,7 @@ export function register(program: Command): void {
           if (done === total) bar.stop();
         },
       });
+      offCleanup();
       const r = res.report;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -41,7 +41,9 @@ describe('mmalign loss', () => {
     expect(JSON.parse(ok.stdout).objective).toBe('ipo');
     const unknown = runCli(['loss', '--objective', 'dpx', '--input', write('u.json', fixtureFor('dpo'))]);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain(`unknown objective "dpx"; known: ${OBJECTIVE_NAMES.join(', ')}`);
+    expect(unknown.stderr).toContain(
+      `unknown objective "dpx" (did you mean "dpo"?); known: ${OBJECTIVE_NAMES.join(', ')}`,
+    );
     const { reference_rejected_logps: _, ...missing } = fixtureFor('dpo');
     const m = runCli(['loss', '--objective', 'dpo', '--input', write('m.json', missing)]);
     expect(m.code).toBe(1);

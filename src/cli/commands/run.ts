@@ -25,9 +25,14 @@ export function register(program: Command): void {
       const t0 = Date.now();
       let bar: { stage: string; p: Progress } | undefined;
       const seeds = opts.seeds ?? recipe.seeds;
+      // stages are cached as they finish: an interrupted run resumes from the last finished one
+      let stagesDone = 0;
+      const { setInterruptStatus } = await import('../interrupt.ts');
+      setInterruptStatus(() => ({ done: stagesDone, unit: 'stages' }));
       const events = {
         stage: (name: string, state: 'start' | 'cached' | 'done', seconds?: number) => {
           if (state === 'start') return;
+          stagesDone++;
           bar?.p.stop();
           bar = undefined;
           process.stderr.write(

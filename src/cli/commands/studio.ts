@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { EXPORT_MODES } from '../../studio/server/export.ts';
 import { TASK_TYPE_NAMES as TASK_TYPES, type TaskTypeName } from '../../studio/server/tasks/index.ts';
 import { MmalignError } from '../../util/errors.ts';
+import { onGracefulStop } from '../interrupt.ts';
 
 function port(v: string): number {
   const n = Number(v);
@@ -53,9 +54,12 @@ export function register(program: Command): void {
       process.stdout.write(`mmalign studio listening on ${server.url}/${login}\n`);
       if (!login)
         process.stdout.write('sign in with an account token (`mmalign studio users token NAME` issues a new one)\n');
+      // the first Ctrl-C / SIGTERM closes the server and the database; a second one exits at once
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
+        const off = onGracefulStop(() => {
+          off();
+          resolve();
+        }, 'mmalign studio: stopping');
       });
       await server.close();
     });
@@ -68,6 +72,8 @@ export function register(program: Command): void {
     .option('--media-root <dir>', 'folder the records’ media paths are relative to (default: the file’s folder)')
     .action(async (file: string, o: { type?: TaskTypeName; mediaRoot?: string }, cmd: Command) => {
       const dir = projectDir(cmd);
+      const { requireInputFile } = await import('../options.ts');
+      requireInputFile(file);
       const { openDb, importRecords } = await import('../../studio/index.ts');
       const db = openDb(dir);
       try {

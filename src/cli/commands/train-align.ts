@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { z } from 'zod';
 import { OBJECTIVES } from '../../objectives/registry.ts';
 import { commandGroup } from '../group.ts';
 
@@ -14,18 +15,8 @@ const offline = Object.entries(OBJECTIVES)
   .map(([n]) => n);
 
 async function readConfig(file: string | undefined): Promise<Record<string, unknown>> {
-  if (!file) return {};
-  const { readFile } = await import('node:fs/promises');
-  const YAML = await import('yaml');
-  const { MmalignError } = await import('../../util/errors.ts');
-  const text = await readFile(file, 'utf8').catch((e: Error) => {
-    throw new MmalignError('MMALIGN_NO_FILE', `cannot read config ${file}: ${e.message}`);
-  });
-  try {
-    return (YAML.parse(text) ?? {}) as Record<string, unknown>;
-  } catch (e) {
-    throw new MmalignError('MMALIGN_BAD_CONFIG', `${file}: ${(e as Error).message}`);
-  }
+  const { readConfigFile } = await import('../config.ts');
+  return readConfigFile(file);
 }
 
 async function num(flag: string, v: string | undefined, int = false): Promise<number | undefined> {
@@ -52,23 +43,20 @@ function collectParam(v: string, prev: Record<string, unknown>): Record<string, 
   return { ...prev, [key]: value };
 }
 
-async function parseConfig<T>(
-  schema: {
-    safeParse(
-      x: unknown,
-    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
-  },
+async function parseConfig<S extends z.ZodType>(
+  schema: S,
   raw: unknown,
   file: string | undefined,
-  where: string,
-): Promise<T> {
-  const { MmalignError } = await import('../../util/errors.ts');
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const i = r.error.issues[0];
-  throw new MmalignError('MMALIGN_BAD_CONFIG', `${file ?? 'config'}: ${i?.path.join('.') || '(root)'}: ${i?.message}`, {
-    hint: `see ${where}`,
-  });
+  command: string,
+): Promise<z.output<S>> {
+  const { parseConfig: parse } = await import('../config.ts');
+  return parse(schema, raw, file, command);
+}
+
+/** What the `interrupted:` line says for a training command: steps done of the total, and how to go on. */
+async function stepsOnInterrupt(done: () => number, total: number, rerun: string): Promise<void> {
+  const { setInterruptStatus } = await import('../interrupt.ts');
+  setInterruptStatus(() => ({ done: done(), total, unit: 'steps', verb: 'done', rerun }));
 }
 
 const s4 = (n: number) => (Number.isFinite(n) ? Number(n.toPrecision(4)) : null);
@@ -129,7 +117,7 @@ export function register(program: Command): void {
         if (Object.keys(o.param).length) raw.params = { ...((raw.params as object) ?? {}), ...o.param };
         const { PrefConfig, trainPreference } = await import('../../train/pref.ts');
         const { loadPrefData } = await import('../../train/pref-data.ts');
-        const config = await parseConfig(PrefConfig, raw, o.config, 'PrefConfig in src/train/pref.ts');
+        const config = await parseConfig(PrefConfig, raw, o.config, 'train pref');
         const { initTf, loadCheckpoint } = await import('../../nn/index.ts');
         await initTf();
         const model = await loadCheckpoint(o.model);
@@ -146,6 +134,11 @@ export function register(program: Command): void {
         let refDone = 0;
         const bar = createProgress(`pref ${config.objective}`, config.steps, { unit: 'step' });
         let done = 0;
+        await stepsOnInterrupt(
+          () => done,
+          config.steps,
+          'rerun with --resume to continue from the last checkpoint (<out>/last)',
+        );
         const result = await trainPreference({
           config,
           model,
@@ -233,7 +226,7 @@ export function register(program: Command): void {
         if (lr !== undefined) raw.optim = { ...((raw.optim as object) ?? {}), lr };
         const { RmConfig, trainRewardModel } = await import('../../train/rm.ts');
         const { loadPrefData } = await import('../../train/pref-data.ts');
-        const config = await parseConfig(RmConfig, raw, o.config, 'RmConfig in src/train/rm.ts');
+        const config = await parseConfig(RmConfig, raw, o.config, 'train rm');
         const { initTf, loadCheckpoint } = await import('../../nn/index.ts');
         await initTf();
         const model = await loadCheckpoint(o.model);
@@ -243,6 +236,7 @@ export function register(program: Command): void {
         const { createProgress } = await import('../progress.ts');
         const bar = createProgress('rm', config.steps, { unit: 'step' });
         let done = 0;
+        await stepsOnInterrupt(() => done, config.steps, 'redo');
         const r = await trainRewardModel({
           config,
           model,
@@ -330,7 +324,7 @@ export function register(program: Command): void {
         if (o.tasks) raw.tasks = o.tasks.split(',').map((t) => t.trim());
         const { GrpoConfig, loadPromptData, trainGrpo } = await import('../../train/grpo.ts');
         const { makeReward } = await import('../../train/rewards.ts');
-        const config = await parseConfig(GrpoConfig, raw, o.config, 'GrpoConfig in src/train/grpo.ts');
+        const config = await parseConfig(GrpoConfig, raw, o.config, 'train grpo');
         const { initTf, loadCheckpoint } = await import('../../nn/index.ts');
         await initTf();
         let rewardModel:
@@ -352,6 +346,11 @@ export function register(program: Command): void {
         const { createProgress } = await import('../progress.ts');
         const bar = createProgress(config.objective, config.steps, { unit: 'step' });
         let done = 0;
+        await stepsOnInterrupt(
+          () => done,
+          config.steps,
+          'rerun with --resume to continue from the last checkpoint (<out>/last)',
+        );
         const r = await trainGrpo({
           config,
           model,

@@ -35,23 +35,12 @@ export function register(program: Command): void {
         evalData?: string;
         hallucination?: string;
       }) => {
-        const { readFile } = await import('node:fs/promises');
-        const YAML = await import('yaml');
         const { MmalignError } = await import('../../util/errors.ts');
         const { initTf } = await import('../../nn/tf.ts');
         const { SftConfig, loadSftData, trainSft } = await import('../../train/index.ts');
         const { createProgress } = await import('../progress.ts');
-        let raw: Record<string, unknown> = {};
-        if (o.config) {
-          const text = await readFile(o.config, 'utf8').catch((e: Error) => {
-            throw new MmalignError('MMALIGN_NO_FILE', `cannot read config ${o.config}: ${e.message}`);
-          });
-          try {
-            raw = (YAML.parse(text) ?? {}) as Record<string, unknown>;
-          } catch (e) {
-            throw new MmalignError('MMALIGN_BAD_CONFIG', `${o.config}: ${(e as Error).message}`);
-          }
-        }
+        const { readConfigFile, parseConfig } = await import('../config.ts');
+        const raw = await readConfigFile(o.config);
         const int = (name: string, v: string) => {
           if (!/^\d+$/.test(v))
             throw new MmalignError('MMALIGN_BAD_OPTION', `--${name} must be an integer, got "${v}"`);
@@ -59,16 +48,7 @@ export function register(program: Command): void {
         };
         if (o.steps !== undefined) raw.steps = int('steps', o.steps);
         if (o.seed !== undefined) raw.seed = int('seed', o.seed);
-        const parsed = SftConfig.safeParse(raw);
-        if (!parsed.success) {
-          const i = parsed.error.issues[0];
-          throw new MmalignError(
-            'MMALIGN_BAD_CONFIG',
-            `${o.config ?? 'config'}: ${i?.path.join('.') || '(root)'}: ${i?.message}`,
-            { hint: 'see SftConfig in src/train/sft.ts' },
-          );
-        }
-        const config = parsed.data;
+        const config = parseConfig(SftConfig, raw, o.config, 'train sft');
         await initTf();
         const load = (dir: string) =>
           loadSftData(dir, { imageSize: config.model.imageSize, split: config.split, tasks: config.tasks });
@@ -82,8 +62,11 @@ export function register(program: Command): void {
         );
         // Ctrl-C stops after the current step and writes <out>/last, so `--resume` can continue
         const stop = new AbortController();
-        const onSigint = () => stop.abort();
-        process.once('SIGINT', onSigint);
+        const { interruptExitCode, interruptMessage, onGracefulStop } = await import('../interrupt.ts');
+        const offStop = onGracefulStop(
+          () => stop.abort(),
+          'sft: stopping after the current step (Ctrl-C again to quit now)',
+        );
         const bar = createProgress('sft', config.steps, { unit: 'step' });
         let done = 0;
         const result = await trainSft({
@@ -104,10 +87,12 @@ export function register(program: Command): void {
           },
         });
         bar.stop();
-        process.off('SIGINT', onSigint);
+        offStop();
         if (result.stopped) {
-          process.stderr.write(`sft: stopped at step ${result.steps}; continue with --resume\n`);
-          process.exitCode = 130;
+          process.stderr.write(
+            `${interruptMessage({ done: result.steps, total: config.steps, unit: 'steps', rerun: 'rerun with --resume to continue from <out>/last' })}\n`,
+          );
+          process.exitCode = interruptExitCode();
         }
         const s = (n: number) => Number(n.toPrecision(4));
         let hallucination: unknown;

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { FormatName } from '../../io/index.ts';
 import { RECORD_SCHEMAS, type RecordType } from '../../schema/index.ts';
-import { formatIssue, MmalignError } from '../../util/errors.ts';
+import { formatIssue, MmalignError, UnknownNameError } from '../../util/errors.ts';
+import { intOption, requireRecordInput } from '../options.ts';
 
 /**
  * `mmalign validate FILE`: stream a JSONL / JSON / parquet file of mmalign records against the schema and check its
@@ -18,7 +19,8 @@ export function register(program: Command): void {
     .option('--type <type>', `check every record as this family: ${types.join(' | ')} (default: detect per record)`)
     .option('--media-root <dir>', "directory media paths are relative to (default: the file's directory)")
     .option('--no-media', 'skip the media checks (existence, sha256, decoding)')
-    .option('--max-issues <n>', 'issues to print at most', '100')
+    .option('--max-issues <n>', 'issues to print at most', intOption('max-issues', 1), 100)
+    .option('--allow-empty', 'accept a file with no records (by default an empty input is an error)')
     .option(
       '--format <name>',
       'check a file of another format (trl, llamafactory, swift, ...) as convert would read it',
@@ -26,12 +28,18 @@ export function register(program: Command): void {
     .action(
       async (
         file: string,
-        o: { type?: string; mediaRoot?: string; media: boolean; maxIssues: string; format?: string },
+        o: {
+          type?: string;
+          mediaRoot?: string;
+          media: boolean;
+          maxIssues: number;
+          format?: string;
+          allowEmpty?: boolean;
+        },
       ) => {
-        const { existsSync } = await import('node:fs');
         if (o.type !== undefined && !types.includes(o.type as RecordType))
-          throw new MmalignError('MMALIGN_UNKNOWN_NAME', `unknown record type "${o.type}"; known: ${types.join(', ')}`);
-        if (!existsSync(file)) throw new MmalignError('MMALIGN_NO_INPUT', `${file}: no such file`);
+          throw new UnknownNameError('record type', o.type, types, { hint: 'see --help for --type' });
+        requireRecordInput(file, { format: o.format });
         const { countRows, getFormat, validateFile } = await import('../../io/index.ts');
         const format = o.format === undefined ? undefined : getFormat(o.format).name;
         const { createProgress } = await import('../progress.ts');
@@ -41,7 +49,7 @@ export function register(program: Command): void {
           type: o.type as RecordType | undefined,
           mediaRoot: o.mediaRoot,
           media: o.media,
-          maxIssues: Number(o.maxIssues),
+          maxIssues: o.maxIssues,
           format: format as FormatName | undefined,
           onProgress: () => progress?.tick(1000),
         });
@@ -57,6 +65,11 @@ export function register(program: Command): void {
           process.exitCode = 1;
           return;
         }
+        if (res.records === 0 && !o.allowEmpty)
+          throw new MmalignError('MMALIGN_EMPTY_INPUT', 'the file holds no records', {
+            file,
+            hint: 'pass --allow-empty if an empty file is expected',
+          });
         const by = Object.entries(res.byType)
           .map(([t, n]) => `${n} ${t}`)
           .join(', ');

@@ -45,7 +45,7 @@ describe('mmalign world', () => {
     const r = runCli(['world', '--n', '5', '--tasks', 'caption,popes', '--out', path.join(tmp.dir, 'w5')]);
     expect(r.code).toBe(1);
     // the list is the world's task table, in its order
-    expect(r.stderr).toContain(`unknown task "popes"; known: ${TASK_NAMES.join(', ')}`);
+    expect(r.stderr).toContain(`unknown task "popes" (did you mean "pope"?); known: ${TASK_NAMES.join(', ')}`);
     expect(TASK_NAMES.slice(0, 3)).toEqual(['caption', 'pope', 'exist']);
   });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { MmalignError } from '../../util/errors.ts';
+import { UnknownNameError } from '../../util/errors.ts';
 import { TASKS } from '../../world/tasks.ts';
+import { intOption } from '../options.ts';
 
 /**
  * `mmalign world`: generate ShapeWorld scenes and task samples. Writes DIR/samples.jsonl (all tasks and splits in one
@@ -9,17 +10,6 @@ import { TASKS } from '../../world/tasks.ts';
  */
 
 const SPLIT_CHOICES = ['train', 'test', 'both'] as const;
-
-function intOption(name: string, min: number, max: number) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v.trim()))
-      throw new MmalignError('MMALIGN_BAD_OPTION', `--${name} must be an integer, got "${v}"`);
-    const n = Number(v);
-    if (n < min || n > max)
-      throw new MmalignError('MMALIGN_BAD_OPTION', `--${name} must be in [${min}, ${max}], got ${n}`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   // Help lists the task table; the world modules are light (pure JS + pngjs), so importing them eagerly is fine.
@@ -54,49 +44,37 @@ export function register(program: Command): void {
         split: string;
         config?: string;
       }) => {
-        const { readFileSync } = await import('node:fs');
-        const YAML = await import('yaml');
-        const { generateWorld, parseWorldConfig, resolveTasks } = await import('../../world/index.ts');
+        const { parseWorldConfig, resolveTasks } = await import('../../world/index.ts');
         const { createProgress } = await import('../progress.ts');
         if (!(SPLIT_CHOICES as readonly string[]).includes(o.split))
-          throw new MmalignError(
-            'MMALIGN_BAD_OPTION',
-            `unknown split "${o.split}"; known: ${SPLIT_CHOICES.join(', ')}`,
-          );
+          throw new UnknownNameError('split', o.split, SPLIT_CHOICES, { hint: 'see --help for --split' });
         const tasks = resolveTasks(
           o.tasks
             ?.split(',')
             .map((t) => t.trim())
             .filter(Boolean),
         );
-        let raw: unknown = {};
-        if (o.config) {
-          let text: string;
-          try {
-            text = readFileSync(o.config, 'utf8');
-          } catch (e) {
-            throw new MmalignError('MMALIGN_NO_FILE', `cannot read config ${o.config}: ${(e as Error).message}`);
-          }
-          try {
-            raw = YAML.parse(text) ?? {};
-          } catch (e) {
-            throw new MmalignError('MMALIGN_BAD_CONFIG', `${o.config}: not valid YAML/JSON: ${(e as Error).message}`);
-          }
-        }
+        const { readConfigFile } = await import('../config.ts');
+        let raw: unknown = await readConfigFile(o.config);
         if (o.size !== undefined && typeof raw === 'object' && raw !== null) raw = { ...raw, imageSize: o.size };
         const config = parseWorldConfig(raw, o.config);
         const splits = o.split === 'both' ? (['train', 'test'] as const) : ([o.split] as ['train'] | ['test']);
         const started = Date.now();
-        const progress = createProgress('world', tasks.length * splits.length * o.n, { unit: 'samples' });
-        const m = generateWorld(config, {
-          seed: o.seed,
-          n: o.n,
-          outDir: o.out,
-          tasks,
-          splits,
-          onProgress: () => progress.tick(),
-        });
+        const total = tasks.length * splits.length * o.n;
+        const progress = createProgress('world', total, { unit: 'samples' });
+        const { runWorld } = await import('../world-run.ts');
+        const r = await runWorld(
+          { config, opts: { seed: o.seed, n: o.n, outDir: o.out, tasks, splits } },
+          total,
+          (done) => progress.update(done),
+          () => progress.stop(),
+        );
         progress.stop();
+        if (r.interrupted !== undefined) {
+          process.exitCode = r.interrupted;
+          return;
+        }
+        const m = r.manifest as NonNullable<typeof r.manifest>;
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         process.stdout.write(
           `wrote ${m.files['samples.jsonl'].lines} samples (${tasks.join(', ')}; ${splits.join(' + ')}; ${o.n} per task per split) and ${m.files.media.images} images to ${o.out} in ${secs} s\n`,
