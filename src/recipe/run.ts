@@ -63,7 +63,11 @@ interface AlignResult {
 
 export async function runRecipe(
   recipe: Recipe,
-  opts: { out?: string; events?: RecipeEvents } = {},
+  opts: {
+    out?: string;
+    events?: RecipeEvents /** data-parallel training replicas (default 1) */;
+    workers?: number;
+  } = {},
 ): Promise<RecipeResult> {
   const out = path.resolve(opts.out ?? recipe.out ?? path.join('runs', recipe.name));
   mkdirSync(out, { recursive: true });
@@ -125,6 +129,7 @@ export async function runRecipe(
       train: data.examples,
       outDir: ckpt,
       resume: true,
+      workers: opts.workers,
       data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
       onProgress: (p) => ev.progress?.('sft', p.step, p.totalSteps, { loss: p.loss, 'tok/s': p.tokensPerSec }),
     });

@@ -215,6 +215,119 @@ export function trainStep(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// data-parallel pieces: a shard's gradient as one flat vector, and one update from the sum of the shards' vectors
+
+/** Where each parameter starts in a flat vector of all of them (params order), and the total length. */
+export function flatLayout(params: readonly [string, tf.Variable][]): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const [, p] of params) {
+    offsets.push(total);
+    total += p.size;
+  }
+  return { offsets, total };
+}
+
+export interface ShardGradient {
+  /** this shard's part of the loss (shards' parts sum to the global loss) */
+  loss: number;
+  /** d loss / d params, flattened in params order; zeros for weights the loss does not reach */
+  grads: Float32Array;
+  /** metrics reported by the loss function, as in `trainStep` */
+  metrics: Record<string, number>;
+}
+
+/**
+ * Loss and gradients of one shard of a batch, no update: the data-parallel half of `trainStep`. The shard's loss
+ * must be its additive part of the global objective (e.g. its token NLL sum over the whole batch's token count), so
+ * the shards' gradients sum to the global gradient.
+ */
+export function shardGradient(
+  params: readonly [string, tf.Variable][],
+  lossFn: (report: (name: string, t: tf.Tensor) => void) => tf.Scalar,
+): ShardGradient {
+  const names: string[] = [];
+  const reported: tf.Tensor[] = [];
+  const [packed, flat] = tf.tidy(() => {
+    const report = (name: string, t: tf.Tensor) => {
+      names.push(name);
+      reported.push(tf.keep(tf.cast(tf.reshape(t, []), 'float32')));
+    };
+    const { value, grads } = tf.variableGrads(
+      () => lossFn(report),
+      params.map(([, v]) => v),
+    );
+    const g = tf.concat(params.map(([, p]) => tf.reshape(grads[p.name] ?? tf.zerosLike(p), [-1])));
+    return [tf.stack([value, ...reported]), g];
+  });
+  for (const r of reported) r.dispose();
+  const values = packed.dataSync();
+  const grads = flat.dataSync() as Float32Array;
+  packed.dispose();
+  flat.dispose();
+  const metrics: Record<string, number> = {};
+  names.forEach((n, i) => {
+    metrics[n] = values[i + 1] as number;
+  });
+  return { loss: values[0] as number, grads, metrics };
+}
+
+/**
+ * Sums shard results in shard order (float32 adds, so a given N always rounds the same way): the global loss,
+ * gradient and metrics (summed too: shards report additive parts, as they do of the loss).
+ */
+export function sumShards(shards: readonly ShardGradient[]): ShardGradient {
+  const [first, ...rest] = shards as [ShardGradient, ...ShardGradient[]];
+  const grads = Float32Array.from(first.grads);
+  const metrics = { ...first.metrics };
+  let loss = first.loss;
+  for (const s of rest) {
+    loss += s.loss;
+    for (let i = 0; i < grads.length; i++) grads[i] = (grads[i] as number) + (s.grads[i] as number);
+    for (const [k, v] of Object.entries(s.metrics)) metrics[k] = (metrics[k] ?? 0) + v;
+  }
+  return { loss, grads, metrics };
+}
+
+/** One AdamW update (clip included) from a flat gradient in the optimizer's params order; returns the pre-clip norm. */
+export function applyFlatGradient(opt: AdamW, flat: Float32Array, lr: number): number {
+  const { offsets } = flatLayout(opt.params);
+  const norm = tf.tidy(() => {
+    const grads: tf.NamedTensorMap = {};
+    opt.params.forEach(([, p], i) => {
+      const at = offsets[i] as number;
+      grads[p.name] = tf.tensor(flat.slice(at, at + p.size), p.shape, 'float32');
+    });
+    return opt.apply(grads, lr);
+  });
+  const value = norm.dataSync()[0] as number;
+  norm.dispose();
+  return value;
+}
+
+/** The values of `params`, flattened in order (what replicas are sent after an update). */
+export function readFlat(params: readonly [string, tf.Variable][]): Float32Array {
+  const { offsets, total } = flatLayout(params);
+  const out = new Float32Array(total);
+  params.forEach(([, p], i) => {
+    out.set(p.dataSync() as Float32Array, offsets[i]);
+  });
+  return out;
+}
+
+/** Sets `params` from a flat vector laid out as `readFlat` writes it. */
+export function assignFlat(params: readonly [string, tf.Variable][], flat: Float32Array): void {
+  const { offsets, total } = flatLayout(params);
+  if (flat.length !== total) throw new Error(`flat weights have ${flat.length} values, the params need ${total}`);
+  params.forEach(([, p], i) => {
+    const at = offsets[i] as number;
+    const value = tf.tensor(flat.slice(at, at + p.size), p.shape, 'float32');
+    p.assign(value);
+    value.dispose();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // resumable checkpoints: <out>/last = model files + optimizer.safetensors + trainer_state.json
 
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
