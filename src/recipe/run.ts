@@ -63,11 +63,7 @@ interface AlignResult {
 
 export async function runRecipe(
   recipe: Recipe,
-  opts: {
-    out?: string;
-    events?: RecipeEvents /** data-parallel training replicas (default 1) */;
-    workers?: number;
-  } = {},
+  opts: { out?: string; events?: RecipeEvents; workers?: number } = {},
 ): Promise<RecipeResult> {
   const out = path.resolve(opts.out ?? recipe.out ?? path.join('runs', recipe.name));
   mkdirSync(out, { recursive: true });
@@ -259,6 +255,7 @@ export async function runRecipe(
       eval: data.prompts.slice(0, 32),
       outDir: path.join(dir, 'checkpoint'),
       resume: true,
+      workers: opts.workers,
       data: { path: data.file, sha256: data.sha256, samples: data.prompts.length },
       onProgress: (p) => {
         completionTokens += Math.round((p.metrics['samples/length'] ?? 0) * o.promptsPerStep * o.groupSize);

@@ -294,6 +294,10 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed')
     .option('--eval-data <path>', 'held-out prompts (default: a share of --data)')
     .option('--resume', 'continue from <out>/last', false)
+    .option(
+      '--workers <n>',
+      'replicas on worker threads for the rollouts and greedy evals (default: the number of cores)',
+    )
     .action(
       async (o: {
         data: string;
@@ -312,6 +316,7 @@ export function register(program: Command): void {
         seed?: string;
         evalData?: string;
         resume: boolean;
+        workers?: string;
       }) => {
         const raw = await readConfig(o.config);
         raw.objective = o.objective;
@@ -329,6 +334,8 @@ export function register(program: Command): void {
         if (o.reward.length) raw.rewards = o.reward;
         if (o.tasks) raw.tasks = o.tasks.split(',').map((t) => t.trim());
         const { GrpoConfig, loadPromptData, trainGrpo } = await import('../../train/grpo.ts');
+        const { parseWorkers } = await import('../../train/parallel/index.ts');
+        const workers = parseWorkers(o.workers);
         const { makeReward } = await import('../../train/rewards.ts');
         const config = await parseConfig(GrpoConfig, raw, o.config, 'GrpoConfig in src/train/grpo.ts');
         const { initTf, loadCheckpoint } = await import('../../nn/index.ts');
@@ -361,6 +368,7 @@ export function register(program: Command): void {
           eval: evalData?.prompts,
           outDir: o.out,
           resume: o.resume,
+          workers,
           data: { path: data.file, sha256: data.sha256, samples: data.prompts.length },
           onProgress: (p) => {
             bar.tick(p.step - done, {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createVlm, initTf, namedWeights, WordTokenizer } from '../../nn/index.ts';
 import type { SftExample } from '../data.ts';
 import { ModelArch, type SftConfigInput, trainSft } from '../sft.ts';
-import { parseWorkers, ReplicaPool, stridedShards } from './index.ts';
+import { generateParallel, parseWorkers, ReplicaPool, stridedShards } from './index.ts';
 
 const CONFIG: SftConfigInput = {
   model: {
@@ -99,5 +99,28 @@ describe('stridedShards / parseWorkers', () => {
     expect(parseWorkers(undefined)).toBeGreaterThanOrEqual(1);
     expect(() => parseWorkers('0')).toThrow(/positive integer/);
     expect(() => parseWorkers('two')).toThrow(/positive integer/);
+  });
+});
+
+describe('generateParallel', () => {
+  it('samples and greedy answers are identical with 1 and 2 replicas', async () => {
+    const trained = await trainSft({ config: { ...CONFIG, steps: 20 }, train: EXAMPLES, workers: 1 });
+    const model = trained.model;
+    const requests = EXAMPLES.slice(0, 9).map((e) => ({ image: e.image, prompt: e.prompt, key: e.id }));
+    const pool = await ReplicaPool.open(1);
+    try {
+      await pool.load(model);
+      for (const opts of [
+        { n: 4, temperature: 1, seed: 3, maxTokens: 8 },
+        { n: 1, temperature: 0, seed: 0, maxTokens: 8 },
+      ]) {
+        const one = await generateParallel(undefined, model, requests, opts);
+        const two = await generateParallel(pool, model, requests, opts);
+        expect(two).toEqual(one);
+        expect(one.flat().length).toBe(9 * opts.n);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 });
