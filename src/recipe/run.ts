@@ -296,6 +296,7 @@ export async function runRecipe(
       train: data.examples,
       outDir: dir,
       resume: true,
+      workers: opts.workers,
       data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
       onProgress: (p) => ev.progress?.(`align-${name}`, p.step, p.totalSteps, { loss: p.loss }),
     });

@@ -1,4 +1,4 @@
-import { responseLogprobs, tf, type Vlm } from '../nn/index.ts';
+import { encodeBatch, responseLogprobs, tf, type Vlm } from '../nn/index.ts';
 
 /**
  * Trainer objectives written as sums over rows, so a batch can be split across data-parallel replicas: each shard
@@ -21,4 +21,39 @@ export interface SftItem {
 export function sftShardLoss(model: Vlm, items: readonly SftItem[], denom: number): tf.Scalar {
   const s = responseLogprobs(model, items);
   return tf.div(tf.neg(tf.sum(s.tokenLogps)), denom) as tf.Scalar;
+}
+
+/**
+ * Answer-token values laid out as `responseLogprobs` lays out its [rows, T−1] outputs (T = the rows' padded
+ * length): row r's k-th value goes to its k-th answer position, zeros elsewhere.
+ */
+export function placeAnswerValues(model: Vlm, items: readonly SftItem[], values: readonly (readonly number[])[]) {
+  const enc = encodeBatch(
+    model.tokenizer,
+    items.map((it) => ({ prompt: it.prompt, answer: it.response })),
+    model.config.maxTextLen,
+  );
+  const W = enc.T - 1;
+  const out = new Float32Array(enc.B * W);
+  for (let r = 0; r < enc.B; r++) {
+    const v = values[r] ?? [];
+    let k = 0;
+    for (let t = 0; t < W; t++) if (enc.answerMask[r * W + t]) out[r * W + t] = v[k++] ?? 0;
+  }
+  return { data: out, shape: [enc.B, W] as [number, number], answerMask: enc.answerMask };
+}
+
+/**
+ * The back-propagation half of a data-parallel step for an objective of the whole batch's token log-probs: given
+ * upstream[r][k] = ∂L/∂ log π(answer token k of row r) (computed where the rows were gathered), the gradient of
+ * Σ upstream ⊙ log π over these rows is their part of ∂L/∂θ (the chain rule, split by rows).
+ */
+export function tokenVjpLoss(
+  model: Vlm,
+  items: readonly SftItem[],
+  upstream: readonly (readonly number[])[],
+): tf.Scalar {
+  const s = responseLogprobs(model, items);
+  const u = placeAnswerValues(model, items, upstream);
+  return tf.sum(tf.mul(s.tokenLogps, tf.tensor2d(u.data, u.shape))) as tf.Scalar;
 }

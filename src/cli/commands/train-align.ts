@@ -96,6 +96,7 @@ export function register(program: Command): void {
     .option('--param <key=value>', 'objective parameter, repeatable (e.g. label_smoothing=0.1)', collectParam, {})
     .option('--eval-data <path>', 'held-out preferences (default: a share of --data)')
     .option('--resume', 'continue from <out>/last', false)
+    .option('--workers <n>', 'data-parallel replicas on worker threads (default: the number of cores)')
     .action(
       async (o: {
         objective: string;
@@ -111,6 +112,7 @@ export function register(program: Command): void {
         param: Record<string, unknown>;
         evalData?: string;
         resume: boolean;
+        workers?: string;
       }) => {
         const { getObjective } = await import('../../objectives/index.ts');
         getObjective(o.objective);
@@ -128,6 +130,8 @@ export function register(program: Command): void {
         if (lr !== undefined) raw.optim = { ...((raw.optim as object) ?? {}), lr };
         if (Object.keys(o.param).length) raw.params = { ...((raw.params as object) ?? {}), ...o.param };
         const { PrefConfig, trainPreference } = await import('../../train/pref.ts');
+        const { parseWorkers } = await import('../../train/parallel/index.ts');
+        const workers = parseWorkers(o.workers);
         const { loadPrefData } = await import('../../train/pref-data.ts');
         const config = await parseConfig(PrefConfig, raw, o.config, 'PrefConfig in src/train/pref.ts');
         const { initTf, loadCheckpoint } = await import('../../nn/index.ts');
@@ -153,6 +157,7 @@ export function register(program: Command): void {
           eval: evalData?.examples,
           outDir: o.out,
           resume: o.resume,
+          workers,
           data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
           onReference: (d, t) => {
             refBar ??= createProgress('reference log-probs', t, { unit: 'ex' });

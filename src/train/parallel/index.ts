@@ -5,5 +5,5 @@
 
 export { contiguousChunks, generateParallel } from './generate.ts';
 export { defaultWorkers, parseWorkers, ReplicaPool, stridedShards } from './pool.ts';
-export { openTrainingPool, parallelStep } from './step.ts';
+export { openTrainingPool, parallelLogpStep, parallelStep, scoreParallel } from './step.ts';
 export { runTask, TASKS, type TaskInput, type TaskKind, type TaskOutput } from './tasks.ts';

@@ -7,7 +7,8 @@ import {
   type Vlm,
 } from '../../nn/index.ts';
 import { type ShardGradient, shardGradient } from '../common.ts';
-import { type SftItem, sftShardLoss } from '../losses.ts';
+import { type SftItem, sftShardLoss, tokenVjpLoss } from '../losses.ts';
+import { scoreItems } from '../pref-batch.ts';
 
 /**
  * The work a replica does, one table for both sides: the main thread runs shard 0 of a step through the same
@@ -16,6 +17,10 @@ import { type SftItem, sftShardLoss } from '../losses.ts';
 export interface TaskTable {
   /** SFT: gradient of −Σ answer log-probs of these rows / denom (the answer tokens of the whole batch) */
   sftGrad: { input: { items: SftItem[]; denom: number }; output: ShardGradient };
+  /** log-probs without gradients: per row the sequence log-prob and its answer tokens' (pref-batch scoreItems) */
+  score: { input: { items: SftItem[] }; output: { seq: number[]; tok: number[][] } };
+  /** gradient of Σ upstream ⊙ answer-token log-probs of these rows (see losses.ts tokenVjpLoss) */
+  vjpGrad: { input: { items: SftItem[]; upstream: number[][] }; output: ShardGradient };
   /** decoding (greedy or sampled) with the replica's weights; seeds are per request, so sharding changes nothing */
   generate: { input: { requests: GenerateRequest[]; opts: SampleOptions }; output: GeneratedText[][] };
 }
@@ -27,6 +32,8 @@ type Runner<K extends TaskKind> = (model: Vlm, params: [string, tf.Variable][], 
 
 export const TASKS: { [K in TaskKind]: Runner<K> } = {
   sftGrad: (model, params, { items, denom }) => shardGradient(params, () => sftShardLoss(model, items, denom)),
+  score: (model, _params, { items }) => scoreItems(model, items),
+  vjpGrad: (model, params, { items, upstream }) => shardGradient(params, () => tokenVjpLoss(model, items, upstream)),
   generate: (model, _params, { requests, opts }) => generateText(model, requests, opts),
 };
 
