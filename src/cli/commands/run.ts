@@ -13,11 +13,15 @@ export function register(program: Command): void {
     .argument('[recipe]', 'recipe YAML', DEFAULT_RECIPE)
     .option('--quick', "merge the recipe's quick: block (tiny sizes, for a smoke test)")
     .option('--out <dir>', 'run directory (default: runs/<recipe name>[-quick])')
-    .option('--workers <n>', 'data-parallel replicas on worker threads for training (default: the number of cores)')
+    .option(
+      '--workers <n>',
+      'replicas on worker threads for training, sampling and evaluation (default: the number of cores)',
+    )
     .action(async (file: string, opts: { quick?: boolean; out?: string; workers?: string }) => {
       const { loadRecipe, runRecipe } = await import('../../recipe/index.ts');
-      const { parseWorkers } = await import('../../train/parallel/index.ts');
+      const { parseWorkers, setSamplingWorkers } = await import('../../train/parallel/index.ts');
       const workers = parseWorkers(opts.workers);
+      setSamplingWorkers(workers);
       const recipe = loadRecipe(file, { quick: opts.quick });
       const out = opts.out ?? recipe.out ?? path.join('runs', `${recipe.name}${opts.quick ? '-quick' : ''}`);
       const t0 = Date.now();

@@ -11,7 +11,8 @@ import type { ReplicaPool } from './pool.ts';
  * `generateText` with the requests split into contiguous chunks across the replicas (chunk 0 on this thread),
  * answers back in request order. Output does not depend on the number of replicas: each sample's Rng is seeded by
  * (seed, request key, sample index), never by its batch, and a row's logits do not depend on the other rows of its
- * batch (tested). The helpers must hold `model`'s current weights (pool.load, then pool.setWeights after updates).
+ * batch (tested). A pool that holds another model is given this one first; a trainer's pool keeps its model's
+ * current weights through pool.setWeights after each update.
  */
 export async function generateParallel(
   pool: ReplicaPool | undefined,
@@ -24,8 +25,11 @@ export async function generateParallel(
   const seeded = { ...opts, seed: opts.seed ?? Math.floor(Math.random() * 2 ** 31) };
   const chunks = contiguousChunks(requests, pool.helpers + 1);
   const [mine, ...theirs] = chunks as [GenerateRequest[], ...GenerateRequest[][]];
+  // a shared pool may hold another model: the copy is posted before the tasks, so they run on it
+  const loading = pool.holds(model) ? undefined : pool.load(model);
   const inFlight = theirs.map((c, w) => pool.run(w, 'generate', { requests: c, opts: seeded }));
   const local = generateText(model, mine, seeded);
+  await loading;
   return [...local, ...(await Promise.all(inFlight)).flat()];
 }
 

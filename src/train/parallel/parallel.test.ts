@@ -2,7 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createVlm, initTf, namedWeights, WordTokenizer } from '../../nn/index.ts';
 import type { SftExample } from '../data.ts';
 import { ModelArch, type SftConfigInput, trainSft } from '../sft.ts';
-import { generateParallel, parseWorkers, ReplicaPool, stridedShards } from './index.ts';
+import {
+  generateParallel,
+  parseWorkers,
+  ReplicaPool,
+  samplingPool,
+  setSamplingWorkers,
+  stridedShards,
+} from './index.ts';
 
 const CONFIG: SftConfigInput = {
   model: {
@@ -122,5 +129,37 @@ describe('generateParallel', () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('the shared sampling pool behind the embedded model', () => {
+  it('gives the same generations with 1 and 2 workers, for two models taking turns on the same helpers', async () => {
+    const { EmbeddedModel } = await import('../../models/embedded.ts');
+    const tok = WordTokenizer.fromTexts(EXAMPLES.flatMap((e) => [e.prompt, e.answer]));
+    const models = [3, 4].map(
+      (seed) => new EmbeddedModel(createVlm(ModelArch.parse(CONFIG.model), tok, seed), `m${seed}`),
+    );
+    const samples = EXAMPLES.slice(0, 6).map((e) => ({
+      id: e.id,
+      messages: [{ role: 'user' as const, content: e.prompt }],
+      media: [],
+      provenance: { source: 'test', createdAt: '2026-01-01T00:00:00Z' },
+    }));
+    const params = { n: 3, temperature: 1, maxTokens: 6, seed: 11, logprobs: true };
+    const all = async () => {
+      const out = [];
+      for (const m of [...models, ...models]) out.push(await m.generate(samples as never, params));
+      return out;
+    };
+    setSamplingWorkers(1);
+    const one = await all();
+    setSamplingWorkers(2);
+    try {
+      expect(await samplingPool()).toBeDefined();
+      expect(await all()).toEqual(one);
+    } finally {
+      setSamplingWorkers(1);
+    }
+    expect(one[0]).not.toEqual(one[1]); // the two models really differ
   });
 });

@@ -24,6 +24,8 @@ export class ReplicaPool {
   private readonly staleWeights: (Float32Array | undefined)[];
   private nextId = 1;
   private failure: Error | undefined;
+  /** the model whose copy the helpers hold (its later updates arrive through setWeights) */
+  private holding: Vlm | undefined;
 
   private constructor(workers: Worker[]) {
     this.workers = workers;
@@ -75,10 +77,14 @@ export class ReplicaPool {
     return this.workers.length;
   }
 
-  /** Gives every helper a copy of `model`; gradients will be taken for `trainable` (default: its trainable weights). */
+  /**
+   * Gives every helper a copy of `model`; gradients will be taken for `trainable` (default: its trainable weights).
+   * The copies are posted before this returns its promise, so tasks posted right after run on them.
+   */
   async load(model: Vlm, trainable: readonly string[] = trainableNames(model)): Promise<void> {
     const weights = readFlat(namedWeights(model.weights));
     this.staleWeights.fill(undefined);
+    this.holding = model;
     await Promise.all(
       this.workers.map((_, i) =>
         this.send(i, {
@@ -90,6 +96,11 @@ export class ReplicaPool {
         }),
       ),
     );
+  }
+
+  /** Whether the helpers hold a copy of `model` (loaded by `load`). */
+  holds(model: Vlm): boolean {
+    return this.holding === model;
   }
 
   /** New values of the trainable weights (flat, in order); each helper applies them before its next task. */
