@@ -32,7 +32,7 @@ import {
 } from './common.ts';
 import type { SftExample } from './data.ts';
 import type { SftItem } from './losses.ts';
-import { openTrainingPool, parallelStep, stridedShards } from './parallel/index.ts';
+import { openTrainingPool, parallelStep, type ReplicaPool, scoreParallel, stridedShards } from './parallel/index.ts';
 
 /**
  * Supervised fine-tuning of the embedded VLM: next-token cross-entropy on answer tokens only (prompt and image
@@ -191,6 +191,17 @@ export function evalLoss(m: Vlm, examples: readonly SftExample[], batchSize = 64
 }
 
 const asTextItem = (it: SftItem) => ({ prompt: it.prompt, answer: it.response });
+
+/** `evalLoss` with the examples scored across the replicas (float64 sums: equal up to rounding). */
+async function evalLossParallel(pool: ReplicaPool, m: Vlm, examples: readonly SftExample[]): Promise<number> {
+  const { tok } = await scoreParallel(
+    pool,
+    m,
+    examples.map((e) => ({ image: e.image, prompt: e.prompt, response: e.answer })),
+  );
+  const count = tok.reduce((n, t) => n + t.length, 0);
+  return count ? -tok.reduce((a, t) => a + t.reduce((x, y) => x + y, 0), 0) / count : Number.NaN;
+}
 
 function splitEval(
   examples: readonly SftExample[],
@@ -358,6 +369,8 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
   const scheduled = sftBatchSchedule(config, train, lengths);
   const batchAt = (step: number): SftExample[] => scheduled(step).map((i) => train[i] as SftExample);
 
+  // replicas start before the clock: their ~1 s start-up is not training throughput
+  const pool = await openTrainingPool(model, opts.workers);
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   const cpuMs = () => {
@@ -368,7 +381,6 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
   let positions = 0;
   let last = { loss: Number.NaN, evalLoss: Number.NaN };
   let stoppedAt: number | undefined;
-  const pool = await openTrainingPool(model, opts.workers);
   try {
     for (let step = startStep; step < config.steps; step++) {
       const rng = new Rng(hashString(`step:${step}`, config.seed >>> 0));
@@ -416,7 +428,7 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
       const row: Record<string, number> = { step: step + 1, loss: r.loss, lr, gradNorm: r.gradNorm };
       const isLast = step + 1 === config.steps;
       if (evalSet.length && ((config.evalEvery > 0 && (step + 1) % config.evalEvery === 0) || isLast)) {
-        row.evalLoss = evalLoss(model, evalSet);
+        row.evalLoss = pool ? await evalLossParallel(pool, model, evalSet) : evalLoss(model, evalSet);
         last.evalLoss = row.evalLoss;
       }
       last.loss = r.loss;
