@@ -31,7 +31,7 @@ import {
   trainStep,
 } from './common.ts';
 import { fileSha256, resolveSamplesFile, sampleImagePath } from './data.ts';
-import { generateParallel, openTrainingPool, type ReplicaPool } from './parallel/index.ts';
+import { generateParallel, type ReplicaPool, withTrainingPool } from './parallel/index.ts';
 import { unitHash } from './pref-data.ts';
 import type { RewardFn } from './rewards.ts';
 
@@ -201,12 +201,7 @@ function splitEval(prompts: readonly PromptExample[], fraction: number, seed: nu
 }
 
 export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
-  const pool = await openTrainingPool(opts.model, opts.workers);
-  try {
-    return await runGrpo(opts, pool);
-  } finally {
-    await pool?.close();
-  }
+  return withTrainingPool(opts.model, opts.workers, (pool) => runGrpo(opts, pool));
 }
 
 async function runGrpo(opts: GrpoRunOptions, pool: ReplicaPool | undefined): Promise<GrpoResult> {

@@ -27,7 +27,7 @@ import {
   trainStep,
 } from './common.ts';
 import { placeAnswerValues } from './losses.ts';
-import { openTrainingPool, parallelLogpStep, type ReplicaPool, scoreParallel } from './parallel/index.ts';
+import { parallelLogpStep, type ReplicaPool, scoreParallel, withTrainingPool } from './parallel/index.ts';
 import {
   makePlan,
   type Plan,
@@ -283,12 +283,7 @@ function resumeKey(c: PrefConfig): string {
 }
 
 export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult> {
-  const pool = await openTrainingPool(opts.model, opts.workers);
-  try {
-    return await runPreference(opts, pool);
-  } finally {
-    await pool?.close();
-  }
+  return withTrainingPool(opts.model, opts.workers, (pool) => runPreference(opts, pool));
 }
 
 async function runPreference(opts: PrefRunOptions, pool: ReplicaPool | undefined): Promise<PrefResult> {

@@ -6,5 +6,5 @@
 export { contiguousChunks, generateParallel } from './generate.ts';
 export { defaultWorkers, parseWorkers, ReplicaPool, stridedShards } from './pool.ts';
 export { samplingPool, setSamplingWorkers } from './sampling.ts';
-export { openTrainingPool, parallelLogpStep, parallelStep, scoreParallel } from './step.ts';
+export { openTrainingPool, parallelLogpStep, parallelStep, scoreParallel, withTrainingPool } from './step.ts';
 export { runTask, TASKS, type TaskInput, type TaskKind, type TaskOutput } from './tasks.ts';

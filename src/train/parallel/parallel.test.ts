@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createVlm, initTf, namedWeights, WordTokenizer } from '../../nn/index.ts';
-import type { SftExample } from '../data.ts';
+import { squareExamples, TINY_SFT } from '../sft.test-support.ts';
 import { ModelArch, type SftConfigInput, trainSft } from '../sft.ts';
 import {
   generateParallel,
@@ -12,42 +12,17 @@ import {
 } from './index.ts';
 
 const CONFIG: SftConfigInput = {
-  model: {
-    imageSize: 16,
-    patchSize: 4,
-    mergeSize: 2,
-    dModel: 16,
-    nHeads: 2,
-    encLayers: 1,
-    decLayers: 1,
-    maxTextLen: 16,
-  },
+  ...TINY_SFT,
   steps: 50,
   batchSize: 8,
-  optim: { lr: 1e-2, warmupSteps: 2 },
   evalEvery: 25,
   checkpointEvery: 0,
-  lengthWindow: 2,
   // some rows without their image in most batches: the noImage path and its gradient are sharded too
   imageDropout: 0.2,
 };
 
-function img(r: number, g: number, b: number): Uint8Array {
-  return Uint8Array.from({ length: 16 * 16 * 3 }, (_, i) => [r, g, b][i % 3] as number);
-}
-
 // rows of three lengths, so shards pad to different lengths and hold different numbers of answer tokens
-const EXAMPLES: SftExample[] = Array.from({ length: 30 }, (_, i) => {
-  const red = i % 2 === 0;
-  const kind = i % 3;
-  return {
-    id: `ex${i}`,
-    image: red ? img(220, 40, 40) : img(50, 90, 235),
-    prompt: kind === 0 ? 'Is it red?' : 'Describe the image.',
-    answer: kind === 0 ? (red ? 'yes' : 'no') : kind === 1 ? `a ${red ? 'red' : 'blue'} square.` : 'a square, big.',
-  };
-});
-
+const EXAMPLES = squareExamples(30, true);
 const HELD_OUT = EXAMPLES.slice(0, 6);
 
 beforeAll(async () => {

@@ -119,3 +119,17 @@ export async function openTrainingPool(model: Vlm, workers: number | undefined):
   }
   return pool;
 }
+
+/** Runs `run` with a training pool for `model` (or none for one worker), closing the pool however `run` ends. */
+export async function withTrainingPool<T>(
+  model: Vlm,
+  workers: number | undefined,
+  run: (pool: ReplicaPool | undefined) => Promise<T>,
+): Promise<T> {
+  const pool = await openTrainingPool(model, workers);
+  try {
+    return await run(pool);
+  } finally {
+    await pool?.close();
+  }
+}
