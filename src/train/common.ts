@@ -60,6 +60,8 @@ export class AdamW {
   readonly cfg: OptimConfig;
   /** updates applied so far (t of the bias correction) */
   t = 0;
+  /** every parameter's value after the last update, flat in params order (what data-parallel replicas are sent) */
+  values: Float32Array | undefined;
   /** m and v of every parameter, flattened and concatenated in params order */
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
@@ -98,14 +100,28 @@ export class AdamW {
    * update. Call inside tf.tidy. Returns the pre-clipping global norm as a scalar tensor (read it later: no sync).
    */
   apply(grads: tf.NamedTensorMap, lr: number): tf.Scalar {
-    const { beta1: b1, beta2: b2, eps, weightDecay, gradClip } = this.cfg;
-    this.t += 1;
     // a weight the loss did not touch (e.g. noImage when no image was dropped) has no gradient: use zeros
-    const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
     const gs = this.params.map(([, p]) => grads[p.name] ?? tf.zerosLike(p));
     // per-tensor sums, then their sum: the same float32 rounding as the unfused optimiser had (runs reproduce)
     const norm = tf.sqrt(tf.addN(gs.map((x) => tf.sum(tf.square(x))))) as tf.Scalar;
-    const g = flat(gs);
+    this.update(flatten(gs), norm, lr);
+    return norm;
+  }
+
+  /**
+   * `apply` for a gradient already flat in params order (the sum of data-parallel shards): its norm is one sum over
+   * the vector (float32 rounding differs from `apply`'s per-tensor sums; cutting the vector into tensors to match
+   * would cost more than the rest of the update on wasm). Call inside tf.tidy; returns the pre-clipping norm.
+   */
+  applyFlat(g: tf.Tensor1D, lr: number): tf.Scalar {
+    const norm = tf.sqrt(tf.sum(tf.square(g))) as tf.Scalar;
+    this.update(g, norm, lr);
+    return norm;
+  }
+
+  private update(g: tf.Tensor, norm: tf.Scalar, lr: number): void {
+    const { beta1: b1, beta2: b2, eps, weightDecay, gradClip } = this.cfg;
+    this.t += 1;
     // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), clamped to 1
     const gc = gradClip > 0 ? tf.mul(g, tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6)))) : g;
     const m = tf.add(tf.mul(this.m, b1), tf.mul(gc, 1 - b1));
@@ -113,7 +129,7 @@ export class AdamW {
     this.m.assign(m);
     this.v.assign(v);
     const update = tf.div(tf.div(m, 1 - b1 ** this.t), tf.add(tf.sqrt(tf.div(v, 1 - b2 ** this.t)), eps));
-    const p = flat(this.params.map(([, w]) => w));
+    const p = flatten(this.params.map(([, w]) => w));
     // factor 1 − lr·λ (rounded once, as a scalar would be) on decayed weights, exactly 1 elsewhere
     const decayed =
       weightDecay > 0 ? tf.mul(p, tf.add(tf.mul(this.decayMask, 1 - lr * weightDecay), this.keepMask)) : p;
@@ -121,7 +137,7 @@ export class AdamW {
     this.params.forEach(([, w], i) => {
       w.assign(tf.tensor(this.part(next, i), w.shape, 'float32'));
     });
-    return norm;
+    this.values = next;
   }
 
   /** m.<name> and v.<name> per parameter, shaped like it (new tensors: the caller disposes them). */
@@ -167,6 +183,8 @@ export class AdamW {
     for (const x of [this.m, this.v, this.decayMask, this.keepMask]) x.dispose();
   }
 }
+
+const flatten = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
 
 /** Trainable weights of a model in checkpoint order. */
 export function trainableWeights(m: Vlm): [string, tf.Variable][] {
@@ -291,15 +309,7 @@ export function sumShards(shards: readonly ShardGradient[]): ShardGradient {
 
 /** One AdamW update (clip included) from a flat gradient in the optimizer's params order; returns the pre-clip norm. */
 export function applyFlatGradient(opt: AdamW, flat: Float32Array, lr: number): number {
-  const { offsets } = flatLayout(opt.params);
-  const norm = tf.tidy(() => {
-    const grads: tf.NamedTensorMap = {};
-    opt.params.forEach(([, p], i) => {
-      const at = offsets[i] as number;
-      grads[p.name] = tf.tensor(flat.slice(at, at + p.size), p.shape, 'float32');
-    });
-    return opt.apply(grads, lr);
-  });
+  const norm = tf.tidy(() => opt.applyFlat(tf.tensor1d(flat), lr));
   const value = norm.dataSync()[0] as number;
   norm.dispose();
   return value;

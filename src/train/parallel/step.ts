@@ -26,7 +26,7 @@ export async function parallelStep<K extends GradKind>(
   const mine = runTask(kind, model, opt.params, local);
   const total = sumShards([mine, ...(await Promise.all(inFlight))]);
   const gradNorm = applyFlatGradient(opt, total.grads, lr);
-  pool.setWeights(readFlat(opt.params));
+  pool.setWeights(opt.values ?? readFlat(opt.params));
   return { loss: total.loss, gradNorm, metrics: total.metrics };
 }
 
