@@ -14,9 +14,16 @@
  * The machine's load is printed with the numbers: absolute rates depend on it, and the machine this project is
  * built on is shared (2 cores, other agents' jobs), so read the ratios next to the load.
  *
- * Measured 2026-12-03 on the project machine (2 vCPUs, Intel Xeon, Node 20.20.2, Debian python3-torch 1.13):
- * see the report of issue #17 and the numbers in README; wasm threads were not tried: tfjs-wasm hard-codes them off
- * under Node (docs stack.md), so a worker thread per replica is the only way to a second core.
+ * Measured 2026-12-03 on the project machine (2 vCPUs, Intel Xeon, Node 20.20.2, Debian python3-torch 1.13), which
+ * other agents' jobs kept busy all session (load average 5–17 on 2 cores); positions/s, fixed shapes:
+ *   load 8.9–11:  1 worker 5018, 2 workers 3189 (0.64×); torch 1 thread 2864, 2 threads 683
+ *   load 5.2–12:  1 worker 4971, 2 workers 3277 (0.66×); torch 1 thread 2416, 2 threads 607; real SFT 0.77×
+ * On a saturated machine a second replica finds no free core (two independent tfjs matmul loops in two workers then
+ * took 2× as long each) and every step waits for the slower replica: 2 workers lose. With the machine nearly idle
+ * (load 0.6–1.0, before the other jobs started), two workers each on half the batch ran a step in 103–106 ms against
+ * 141 ms for one worker on the whole batch (1.35×), and one worker on half the batch took 77 ms: the ceiling is
+ * 141 / 77 = 1.83× (per-kernel costs do not halve with the batch). Wasm threads were not tried: tfjs-wasm hard-codes
+ * them off under Node (docs stack.md), so a worker thread per replica is the only way to a second core.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
