@@ -58,6 +58,8 @@ function out(line: string) {
 interface FixedResult {
   workers: number;
   msPerStep: number;
+  /** CPU time of every thread of the process per step: the work, whatever the machine's load */
+  cpuMsPerStep: number;
   positionsPerSec: number;
   tokensPerSec: number;
 }
@@ -82,7 +84,7 @@ async function tfjsFixed(): Promise<{ parameters: number; P: number; cfg: object
       const m = createVlm(DEFAULT_SFT_CONFIG.model, tok, 0);
       const opt = new AdamW(trainableWeights(m), DEFAULT_SFT_CONFIG.optim);
       const pool = await openTrainingPool(m, workers);
-      return { workers, m, opt, pool, ms: [] as number[] };
+      return { workers, m, opt, pool, ms: [] as number[], cpu: [] as number[] };
     }),
   );
   const first = trainers[0] as (typeof trainers)[number];
@@ -98,8 +100,11 @@ async function tfjsFixed(): Promise<{ parameters: number; P: number; cfg: object
   for (let b = 0; b < BLOCKS; b++) {
     for (const t of trainers) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let i = 0; i < perBlock; i++) await step(t);
       t.ms.push((performance.now() - t0) / perBlock);
+      const c = process.cpuUsage(c0);
+      t.cpu.push((c.user + c.system) / 1000 / perBlock);
     }
   }
   const P = numPatches(first.m.config);
@@ -108,6 +113,7 @@ async function tfjsFixed(): Promise<{ parameters: number; P: number; cfg: object
     return {
       workers: t.workers,
       msPerStep,
+      cpuMsPerStep: t.cpu.reduce((a, b) => a + b, 0) / t.cpu.length,
       positionsPerSec: (BATCH * (P + TEXT_LEN)) / (msPerStep / 1000),
       tokensPerSec: (BATCH * TEXT_LEN) / (msPerStep / 1000),
     };
@@ -163,12 +169,16 @@ const tj = await tfjsFixed();
 for (const r of tj.rows) {
   out(
     `tfjs-wasm ${r.workers} worker${r.workers > 1 ? 's' : ' '}  params=${tj.parameters}  batch=${BATCH}×(${tj.P}+${TEXT_LEN}) ` +
-      `positions  ${r.msPerStep.toFixed(1)} ms/step  ${Math.round(r.positionsPerSec)} positions/s  ` +
-      `${Math.round(r.tokensPerSec)} text tokens/s`,
+      `positions  ${r.msPerStep.toFixed(1)} ms/step (CPU ${r.cpuMsPerStep.toFixed(1)} ms, all threads)  ` +
+      `${Math.round(r.positionsPerSec)} positions/s  ${Math.round(r.tokensPerSec)} text tokens/s`,
   );
 }
 const [one, two] = tj.rows as [FixedResult, FixedResult];
-out(`ratio 2 workers / 1 worker = ${x(two.positionsPerSec, one.positionsPerSec)}`);
+out(
+  `ratio 2 workers / 1 worker = ${x(two.positionsPerSec, one.positionsPerSec)}  ` +
+    `(CPU per step ${x(two.cpuMsPerStep, one.cpuMsPerStep)}: the ceiling on an idle machine is ` +
+    `2 / that = ${x(2 * one.cpuMsPerStep, two.cpuMsPerStep)})`,
+);
 if (!args.includes('--no-torch')) {
   for (const threads of [1, 2]) {
     const t = torchFixed(tj.cfg, threads);

@@ -266,7 +266,7 @@ export function shardGradient(
 ): ShardGradient {
   const names: string[] = [];
   const reported: tf.Tensor[] = [];
-  const [packed, flat] = tf.tidy(() => {
+  const [packed, ...perParam] = tf.tidy(() => {
     const report = (name: string, t: tf.Tensor) => {
       names.push(name);
       reported.push(tf.keep(tf.cast(tf.reshape(t, []), 'float32')));
@@ -275,14 +275,18 @@ export function shardGradient(
       () => lossFn(report),
       params.map(([, v]) => v),
     );
-    const g = tf.concat(params.map(([, p]) => tf.reshape(grads[p.name] ?? tf.zerosLike(p), [-1])));
-    return [tf.stack([value, ...reported]), g];
+    // not one tf.concat: on wasm it cost ~10 ms for the default model's 40 tensors, 40 reads cost < 1 ms
+    return [tf.stack([value, ...reported]), ...params.map(([, p]) => grads[p.name] ?? tf.zerosLike(p))];
   });
   for (const r of reported) r.dispose();
   const values = packed.dataSync();
-  const grads = flat.dataSync() as Float32Array;
   packed.dispose();
-  flat.dispose();
+  const { offsets, total } = flatLayout(params);
+  const grads = new Float32Array(total);
+  perParam.forEach((g, i) => {
+    grads.set(g.dataSync() as Float32Array, offsets[i]);
+    g.dispose();
+  });
   const metrics: Record<string, number> = {};
   names.forEach((n, i) => {
     metrics[n] = values[i + 1] as number;
