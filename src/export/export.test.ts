@@ -163,7 +163,11 @@ describe('runExport', () => {
     expect(t.map((r) => [r.id, r.label])).toContainEqual(['p-img#chosen', true]);
     expect(t.map((r) => [r.id, r.label])).toContainEqual(['p-binary', false]);
     expect(t[0].completion[0].role).toBe('assistant');
-    expect(readFileSync(path.join(trl.out, 'trl_config.yaml'), 'utf8')).toContain('trainer: kto');
+    const trlConfig = readFileSync(path.join(trl.out, 'trl_config.yaml'), 'utf8');
+    expect(trlConfig).toContain('trainer: kto');
+    // KTOTrainer refuses a per-device batch of 1; keep_end is refused for vision models.
+    expect(trlConfig).toContain('  per_device_train_batch_size: 2\n  gradient_accumulation_steps: 4\n');
+    expect(trlConfig).toContain('  truncation_mode: keep_start\n');
 
     const lf = await runExport({ engine: 'llamafactory', objective: 'kto', model: MODEL, data: INPUT, out: out() });
     const info = JSON.parse(readFileSync(path.join(lf.out, 'data', 'dataset_info.json'), 'utf8'));
@@ -184,7 +188,18 @@ describe('runExport', () => {
       messages: [{ role: 'user' }, { role: 'assistant', content: 'Two red circles.' }],
     });
 
-    const or = await runExport({ engine: 'openrlhf', objective: 'kto', model: MODEL, data: INPUT, out: out() });
+    // OpenRLHF 0.10 removed train_kto.py: only the flat 0.9 line trains KTO.
+    await expect(
+      runExport({ engine: 'openrlhf', objective: 'kto', model: MODEL, data: INPUT, out: out() }),
+    ).rejects.toThrow('not supported by openrlhf 0.11');
+    const or = await runExport({
+      engine: 'openrlhf',
+      engineVersion: '0.9',
+      objective: 'kto',
+      model: MODEL,
+      data: INPUT,
+      out: out(),
+    });
     expect(rows(path.join(or.out, 'data', 'train.jsonl')).map((r) => [r.id, r.label])).toEqual([
       ['p-text#chosen', true],
       ['p-text#rejected', false],
@@ -194,9 +209,11 @@ describe('runExport', () => {
     expect(readFileSync(path.join(or.out, 'launch.sh'), 'utf8')).toContain('--module openrlhf.cli.train_kto');
   });
 
-  it('reward models: LLaMA-Factory stage rm and ms-swift rm keep the margin', async () => {
+  it('reward models: LLaMA-Factory stage rm, and ms-swift rm keeps the margin that its DPO rows leave out', async () => {
     const sw = await runExport({ engine: 'swift', objective: 'bt', model: MODEL, data: INPUT, out: out() });
     expect(rows(path.join(sw.out, 'data', 'train.jsonl')).find((r) => r.id === 'p-img')?.margin).toBe(1.5);
+    const dpo = await runExport({ engine: 'swift', objective: 'dpo', model: MODEL, data: INPUT, out: out() });
+    expect(rows(path.join(dpo.out, 'data', 'train.jsonl')).find((r) => r.id === 'p-img')).not.toHaveProperty('margin');
     expect(readFileSync(path.join(sw.out, 'launch.sh'), 'utf8')).toContain('--rlhf_type rm');
     const lf = await runExport({ engine: 'llamafactory', objective: 'bt', model: MODEL, data: INPUT, out: out() });
     expect(readFileSync(path.join(lf.out, 'llamafactory_train.yaml'), 'utf8')).toMatch(/^stage: rm$/m);

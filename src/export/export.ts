@@ -9,7 +9,8 @@ import { lfTemplate, planLlamaFactory } from './engines/llamafactory.ts';
 import { planOpenRlhf } from './engines/openrlhf.ts';
 import { planSwift } from './engines/swift.ts';
 import { planTrl } from './engines/trl.ts';
-import { ENGINES, type EngineName } from './engines.ts';
+import { ENGINES, type EngineName, type EngineVersion, resolveEngineVersion } from './engines.ts';
+import { checkOptions, formatProblems, loadFacts, planOptions } from './facts.ts';
 import { type ImageTokenRule, imageTokenRule } from './image-tokens.ts';
 import { type ExportObjectiveName, resolveRecipe, type Supported } from './objective-map.ts';
 import type { ExportPlan, WriterContext } from './plan.ts';
@@ -22,6 +23,8 @@ export const DEFAULT_MAX_LENGTH = 4096;
 
 export interface ExportOptions {
   engine: EngineName;
+  /** The engine release line to write for (an id such as `0.11`, or a release inside one); default: the newest. */
+  engineVersion?: string;
   objective: string;
   model: string;
   /** mmalign preference records: .jsonl (or a .json array). */
@@ -48,6 +51,9 @@ export interface ExportOptions {
 
 export interface PreflightReport {
   engine: EngineName;
+  /** The release line the files target (`--engine-version` id) and the release they were written from. */
+  engineVersion: string;
+  engineRelease: string;
   objective: ExportObjectiveName;
   engineOption: string;
   records: number;
@@ -139,28 +145,52 @@ async function lengthCheck(opts: ExportOptions): Promise<LengthCheck | undefined
 
 export function planFor(
   engine: EngineName,
-  base: Omit<WriterContext<EngineName>, 'engine' | 'recipe'>,
+  base: Omit<WriterContext<EngineName>, 'engine' | 'recipe' | 'version'>,
   recipe: Supported<EngineName>,
+  version: EngineVersion<EngineName>,
 ): Promise<ExportPlan> {
   switch (engine) {
     case 'trl':
-      return planTrl({ ...base, engine, recipe: recipe as Supported<'trl'> });
+      return planTrl({ ...base, engine, recipe: recipe as Supported<'trl'>, version: version as EngineVersion<'trl'> });
     case 'llamafactory':
-      return planLlamaFactory({ ...base, engine, recipe: recipe as Supported<'llamafactory'> });
+      return planLlamaFactory({
+        ...base,
+        engine,
+        recipe: recipe as Supported<'llamafactory'>,
+        version: version as EngineVersion<'llamafactory'>,
+      });
     case 'swift':
-      return planSwift({ ...base, engine, recipe: recipe as Supported<'swift'> });
+      return planSwift({
+        ...base,
+        engine,
+        recipe: recipe as Supported<'swift'>,
+        version: version as EngineVersion<'swift'>,
+      });
     case 'openrlhf':
-      return planOpenRlhf({ ...base, engine, recipe: recipe as Supported<'openrlhf'> });
+      return planOpenRlhf({
+        ...base,
+        engine,
+        recipe: recipe as Supported<'openrlhf'>,
+        version: version as EngineVersion<'openrlhf'>,
+      });
   }
 }
 
+/** An export computed but not written: the report, and (unless a dry run) the plan and every file's text. */
+export interface PreparedExport {
+  report: PreflightReport;
+  out: string;
+  written?: { plan: ExportPlan; files: { path: string; text: string }[] };
+}
+
 /**
- * The whole hand-off: refuse an unsupported objective before reading anything, read and validate the records, turn
- * them into engine units, run pre-flight, and only then write the dataset, media, registration, config, launch
- * script, README, dataset card and the pre-flight report into `out`.
+ * Everything up to the disk: refuse an unsupported objective (or engine line) before reading anything, read and
+ * validate the records, turn them into engine units, run pre-flight, and plan the dataset, registration, config,
+ * launch script, README, dataset card and pre-flight report. Pure apart from reading the input.
  */
-export async function runExport(opts: ExportOptions): Promise<ExportResult> {
-  const recipe = resolveRecipe(opts.engine, opts.objective);
+export async function prepareExport(opts: ExportOptions): Promise<PreparedExport> {
+  const version = resolveEngineVersion(opts.engine, opts.engineVersion);
+  const recipe = resolveRecipe(opts.engine, opts.objective, version.id);
   const objective = opts.objective as ExportObjectiveName;
   const template = opts.engine === 'llamafactory' ? lfTemplate(opts.model, opts.template) : undefined;
   const name = opts.name ?? 'mmalign';
@@ -195,6 +225,8 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
     );
   const report: PreflightReport = {
     engine: opts.engine,
+    engineVersion: version.id,
+    engineRelease: version.release,
     objective,
     engineOption: recipe.engineName,
     records: records.length,
@@ -208,7 +240,7 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
     maxLength,
     warnings,
   };
-  if (opts.dryRun) return { report, written: [], out };
+  if (opts.dryRun) return { report, out };
   if (pf.ready.length === 0)
     throw new MmalignError(
       'MMALIGN_EXPORT_EMPTY',
@@ -222,7 +254,15 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
     opts.engine,
     { objective, model: opts.model, name, maxLength, beta: opts.beta, template, units: pf.ready },
     recipe,
+    version,
   );
+  // The writers and the facts files are both mmalign's: a mismatch is a bug here, never the user's data.
+  const problems = checkOptions(loadFacts(version.facts), planOptions(opts.engine, plan));
+  if (problems.length)
+    throw new MmalignError(
+      'MMALIGN_EXPORT_INTERNAL',
+      `the ${opts.engine} ${version.id} export would write options that ${opts.engine} ${version.release} does not accept: ${formatProblems(problems)}`,
+    );
   const card = datasetCard({
     title: `${name}: ${objective} preference data for ${ENGINES[opts.engine].title}`,
     engine: ENGINES[opts.engine].title,
@@ -236,10 +276,18 @@ export async function runExport(opts: ExportOptions): Promise<ExportResult> {
   });
   const files = [
     ...plan.files,
-    { path: 'README.md', text: exportReadme(opts.engine, objective, recipe, plan, report) },
+    { path: 'README.md', text: exportReadme(opts.engine, version, objective, recipe, plan, report) },
     { path: 'dataset_card.md', text: card },
     { path: 'preflight_report.json', text: `${JSON.stringify(report, null, 2)}\n` },
   ];
+  return { report, out, written: { plan, files } };
+}
+
+/** The whole hand-off: `prepareExport`, then write the files and copy the media into `out` (never overwriting). */
+export async function runExport(opts: ExportOptions): Promise<ExportResult> {
+  const { report, out, written } = await prepareExport(opts);
+  if (!written) return { report, written: [], out };
+  const { plan, files } = written;
   await mkdir(out, { recursive: true });
   for (const f of files) {
     const abs = path.join(out, f.path);

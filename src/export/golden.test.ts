@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 import { sha256Hex } from '../io/media.ts';
-import { ENGINE_NAMES, ENGINE_VALUES, ENGINES, type EngineName, LF_DATASET_INFO, unknownKeys } from './engines.ts';
-import { type ExportResult, planFor, runExport } from './export.ts';
-import { EXPORT_OBJECTIVE_NAMES, OBJECTIVE_ENGINES, type Supported } from './objective-map.ts';
-import type { ExportPlan } from './plan.ts';
+import { ENGINE_NAMES, type EngineName, resolveEngineVersion, versionIds } from './engines.ts';
+import { type ExportResult, runExport } from './export.ts';
+import { UnsupportedObjectiveError } from './objective-map.ts';
 
 /**
  * Goldens: the mixed set in golden/input (a text pair, an image pair with margin, a multi-image multi-turn pair whose
@@ -160,62 +158,86 @@ it.skipIf(!hasPython)('the TRL training script is valid Python', async () => {
   ]);
 });
 
-/** Flags of a `--flag value` shell command in a launch script. */
-function shellFlagNames(script: string): string[] {
-  return [...script.matchAll(/^\s+--([a-z_0-9]+)/gm)]
-    .map((m) => m[1])
-    .filter((f) => f !== 'module' && f !== 'config_file');
-}
+/**
+ * The previous release lines keep a golden of the file that differs between lines (the launch script): same input,
+ * same objective as the default line's golden, only the flags change.
+ */
+describe.each([
+  ['swift', '3'],
+  ['openrlhf', '0.9'],
+] as const)('golden export: %s --engine-version %s', (engine, version) => {
+  it('writes exactly the hand-written launch script', async () => {
+    const r = await runExport({
+      engine,
+      engineVersion: version,
+      objective: EXPECTED[engine].objective,
+      model: MODEL,
+      data: INPUT,
+      out: path.join(tmp, `${engine}-${version}`),
+    });
+    const dir = path.join(GOLDEN, `${engine}-${version}`);
+    for (const rel of filesUnder(dir))
+      expect(readFileSync(path.join(r.out, rel), 'utf8'), rel).toBe(readFileSync(path.join(dir, rel), 'utf8'));
+    expect(r.report.engineVersion).toBe(version);
+    const readme = readFileSync(path.join(r.out, 'README.md'), 'utf8');
+    expect(readme).toContain(`--engine-version ${version}`);
+    expect(readme).toContain(resolveEngineVersion(engine, version).install);
+  });
+});
 
-function checkPlan(engine: EngineName, recipe: Supported<EngineName>, plan: ExportPlan): void {
-  const file = (p: string) => plan.files.find((f) => f.path === p)?.text as string;
-  if (engine === 'trl') {
-    const r = recipe as Supported<'trl'>;
-    const cfg = YAML.parse(file('trl_config.yaml'));
-    expect(Object.keys(cfg).sort()).toEqual(['args', 'model_name_or_path', 'trainer']);
-    expect(unknownKeys(Object.keys(cfg.args), ENGINES.trl.keys[r.trainer])).toEqual([]);
-    if (r.trainer === 'dpo') expect(unknownKeys(cfg.args.loss_type, ENGINE_VALUES.trlLossTypes)).toEqual([]);
-    expect(typeof cfg.args.learning_rate).toBe('number');
-  } else if (engine === 'llamafactory') {
-    const cfg = YAML.parse(file('llamafactory_train.yaml'));
-    expect(unknownKeys(Object.keys(cfg), ENGINES.llamafactory.keys.yaml)).toEqual([]);
-    expect(ENGINE_VALUES.lfStages).toContain(cfg.stage);
-    if (cfg.pref_loss !== undefined) expect(ENGINE_VALUES.lfPrefLoss).toContain(cfg.pref_loss);
-    const info = JSON.parse(file('data/dataset_info.json'));
-    for (const entry of Object.values(info) as Record<string, Record<string, string>>[]) {
-      expect(unknownKeys(Object.keys(entry), LF_DATASET_INFO.entry)).toEqual([]);
-      expect(unknownKeys(Object.keys(entry.columns), LF_DATASET_INFO.columns)).toEqual([]);
-      expect(unknownKeys(Object.keys(entry.tags), LF_DATASET_INFO.tags)).toEqual([]);
+/**
+ * KTO, ranking and image-pair rows on every engine line (written by hand from the input: 3-way ranking p-rank, image
+ * pair p-imgpair, KTO row p-binary): kept (as which rows) or dropped with the reason, or the objective refused.
+ */
+const ROWS: Record<
+  string,
+  { kto: string[] | { refused: string }; rankingPairs: 'kept' | string; imagePair: 'kept' | string }
+> = {
+  'trl 1.9': {
+    kto: ['p-rank#0', 'p-rank#1', 'p-rank#2', 'p-binary'],
+    rankingPairs: 'kept',
+    imagePair: 'image_pair_unsupported',
+  },
+  'llamafactory 0.9.5': {
+    kto: ['p-rank#0', 'p-rank#1', 'p-rank#2', 'p-binary'],
+    rankingPairs: 'kept',
+    imagePair: 'image_pair_unsupported',
+  },
+  'swift 4': { kto: ['p-rank#0', 'p-rank#1', 'p-rank#2', 'p-binary'], rankingPairs: 'kept', imagePair: 'kept' },
+  'swift 3': { kto: ['p-rank#0', 'p-rank#1', 'p-rank#2', 'p-binary'], rankingPairs: 'kept', imagePair: 'kept' },
+  'openrlhf 0.11': {
+    kto: { refused: 'dpo' },
+    rankingPairs: 'media_kind_unsupported',
+    imagePair: 'media_kind_unsupported',
+  },
+  'openrlhf 0.9': { kto: [], rankingPairs: 'media_kind_unsupported', imagePair: 'media_kind_unsupported' },
+};
+
+describe('KTO, ranking and image-pair rows per engine line', () => {
+  const lines = ENGINE_NAMES.flatMap((e) => versionIds(e).map((v) => [e, v] as const));
+  it('the table covers every engine line', () => {
+    expect(Object.keys(ROWS).sort()).toEqual(lines.map(([e, v]) => `${e} ${v}`).sort());
+  });
+  it.each(lines)('%s %s', async (engine, version) => {
+    const want = ROWS[`${engine} ${version}`];
+    const dry = (objective: string) =>
+      runExport({ engine, engineVersion: version, objective, model: MODEL, data: INPUT, out: tmp, dryRun: true });
+    if ('refused' in want.kto) {
+      await expect(dry('kto')).rejects.toThrow(UnsupportedObjectiveError);
+      await expect(dry('kto')).rejects.toThrow(`closest objective ${engine} supports is "${want.kto.refused}"`);
+    } else {
+      const { report } = await dry('kto');
+      const dropped = new Map(report.dropped.map((d) => [d.id, d.reason]));
+      // Image pairs never become KTO rows (one answer under two images is not a good/bad label).
+      expect(dropped.get('p-imgpair')).toBe('image_pair_needs_image_objective');
+      for (const id of ['p-rank#0', 'p-rank#1', 'p-rank#2', 'p-binary'])
+        expect(dropped.has(id), id).toBe(!want.kto.includes(id));
+      expect(report.rankings).toEqual({ records: 1, pairs: 0 });
     }
-  } else if (engine === 'swift') {
-    const r = recipe as Supported<'swift'>;
-    expect(unknownKeys(shellFlagNames(file('launch.sh')), ENGINES.swift.keys.rlhf)).toEqual([]);
-    expect(ENGINE_VALUES.swiftRlhfTypes).toContain(r.rlhf_type);
-    expect(unknownKeys(r.flags.loss_type ?? [], ENGINE_VALUES.trlLossTypes)).toEqual([]);
-  } else {
-    const r = recipe as Supported<'openrlhf'>;
-    expect(unknownKeys(shellFlagNames(file('launch.sh')), ENGINES.openrlhf.keys[r.module])).toEqual([]);
-    expect(file('launch.sh')).toContain(`--module openrlhf.cli.${r.module} \\`);
-  }
-}
-
-describe('every supported objective × engine config', () => {
-  it('parses and names only documented options', async () => {
-    const r = await exported('swift');
-    let checked = 0;
-    for (const objective of EXPORT_OBJECTIVE_NAMES)
-      for (const engine of ENGINE_NAMES) {
-        const recipe = OBJECTIVE_ENGINES[objective][engine];
-        if (!recipe.supported) continue;
-        const plan = await planFor(
-          engine,
-          { objective, model: MODEL, name: 'mmalign', maxLength: 2048, beta: 0.1, template: 'qwen2_vl', units: [] },
-          recipe as Supported<EngineName>,
-        );
-        checkPlan(engine, recipe as Supported<EngineName>, plan);
-        checked++;
-      }
-    expect(checked).toBe(41); // the supported cells of docs/engines.md
-    expect(r.report.kept).toBeGreaterThan(0);
+    const { report } = await dry('dpo');
+    const dropped = new Map(report.dropped.map((d) => [d.id, d.reason]));
+    expect(report.rankings).toEqual({ records: 1, pairs: 2 });
+    for (const id of ['p-rank#1>0', 'p-rank#1>2']) expect(dropped.get(id) ?? 'kept', id).toBe(want.rankingPairs);
+    expect(dropped.get('p-imgpair') ?? 'kept').toBe(want.imagePair);
   });
 });

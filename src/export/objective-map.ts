@@ -1,11 +1,21 @@
 import type { ObjectiveName } from '../objectives/index.ts';
 import { MmalignError, UnknownNameError } from '../util/errors.ts';
-import { ENGINE_NAMES, type EngineName } from './engines.ts';
+import {
+  ENGINE_NAMES,
+  ENGINES,
+  type EngineName,
+  type EngineVersion,
+  resolveEngineVersion,
+  type VersionId,
+  versionIds,
+} from './engines.ts';
+import { rangeText } from './versions.ts';
 
 /**
- * Which engine option selects each mmalign objective, or why it cannot. An unsupported pair is refused with the
- * closest objective the engine does support; the export never swaps one loss for another on its own.
- * The same table is printed in docs/engines.md (a test keeps the two in sync).
+ * Which engine option selects each mmalign objective, or why it cannot: the one objective → engine table of mmalign
+ * (per engine, and per release line where lines differ). An unsupported pair is refused with the closest objective
+ * the engine does support; the export never swaps one loss for another on its own. docs/engines.md embeds the table
+ * and the engine × version support matrix generated from it (a test keeps them identical).
  */
 
 /**
@@ -84,7 +94,12 @@ export interface Unsupported {
   closest: ExportObjectiveName;
 }
 export type EngineEntry<E extends EngineName> = Supported<E> | Unsupported;
-export type ObjectiveRow = { [E in EngineName]: EngineEntry<E> };
+/** A cell that differs between an engine's release lines: one entry per `--engine-version` id. */
+export interface VersionedEntry<E extends EngineName> {
+  byVersion: { [V in VersionId<E>]: EngineEntry<E> };
+}
+export type EngineCell<E extends EngineName> = EngineEntry<E> | VersionedEntry<E>;
+export type ObjectiveRow = { [E in EngineName]: EngineCell<E> };
 
 const no = (reason: string, closest: ExportObjectiveName): Unsupported => ({ supported: false, reason, closest });
 
@@ -92,6 +107,8 @@ const no = (reason: string, closest: ExportObjectiveName): Unsupported => ({ sup
 const ONLINE = 'online RL: needs a reward function and rollouts, not a preference file (export writes offline data)';
 const NO_REJECTED_IMAGES = 'the engine has no rejected-image input, so y_w under I_neg cannot be expressed';
 const TEXT_ONLY = 'OpenRLHF train_dpo reads text only';
+const NO_TRAIN_KTO =
+  'OpenRLHF 0.10 removed train_kto.py: the 0.10+ CLI has no KTO entry point (--engine-version 0.9 still has it)';
 const MPO_WEIGHTS = [0.8, 0.2, 1.0] as const;
 const HADPO_NOTE =
   'the SFT term trains y_w (the default SFT target of mmalign hadpo); a separate D_SFT set is not exported';
@@ -194,7 +211,7 @@ export const OBJECTIVE_ENGINES = {
     openrlhf: {
       supported: true,
       data: 'pairs',
-      engineName: 'train_dpo --ipo',
+      engineName: 'train_dpo + ipo flag',
       module: 'train_dpo',
       flags: { ipo: true },
     },
@@ -203,7 +220,12 @@ export const OBJECTIVE_ENGINES = {
     trl: { supported: true, data: 'unpaired', engineName: 'KTOTrainer', trainer: 'kto', config: {} },
     llamafactory: { supported: true, data: 'unpaired', engineName: 'stage: kto (kto_tag)', stage: 'kto', yaml: {} },
     swift: { supported: true, data: 'unpaired', engineName: 'rlhf_type kto (label)', rlhf_type: 'kto', flags: {} },
-    openrlhf: { supported: true, data: 'unpaired', engineName: 'train_kto', module: 'train_kto', flags: {} },
+    openrlhf: {
+      byVersion: {
+        '0.11': no(NO_TRAIN_KTO, 'dpo'),
+        '0.9': { supported: true, data: 'unpaired', engineName: 'train_kto', module: 'train_kto', flags: {} },
+      },
+    },
   },
   orpo: {
     trl: no('ORPOTrainer lives in trl.experimental; the TRL export targets DPOTrainer/KTOTrainer only', 'mia_dpo'),
@@ -336,7 +358,7 @@ export const OBJECTIVE_ENGINES = {
     openrlhf: {
       supported: true,
       data: 'pairs',
-      engineName: 'train_dpo --nll_loss_coef',
+      engineName: 'train_dpo + nll_loss_coef',
       module: 'train_dpo',
       flags: { nll_loss_coef: 1.0 },
       note: HADPO_NOTE,
@@ -370,10 +392,10 @@ export const OBJECTIVE_ENGINES = {
     openrlhf: {
       supported: true,
       data: 'pairs',
-      engineName: 'train_dpo --nll_loss_coef',
+      engineName: 'train_dpo + nll_loss_coef',
       module: 'train_dpo',
       flags: { nll_loss_coef: 1.0 },
-      note: 'γ = --nll_loss_coef; text only',
+      note: 'γ = nll_loss_coef; text only',
     },
   },
   mpo: {
@@ -434,20 +456,49 @@ export const OBJECTIVE_ENGINES = {
   },
 } as const satisfies Record<ObjectiveName, ObjectiveRow>;
 
-/** An objective the named engine cannot train: says why, names the closest one it can, and the engines that can. */
+function isVersioned<E extends EngineName>(cell: EngineCell<E>): cell is VersionedEntry<E> {
+  return 'byVersion' in cell;
+}
+
+/** The entry of one objective for one engine release line. */
+export function entryFor<E extends EngineName>(
+  objective: ExportObjectiveName,
+  engine: E,
+  version: VersionId<E>,
+): EngineEntry<E> {
+  const cell = OBJECTIVE_ENGINES[objective][engine] as EngineCell<E>;
+  return isVersioned(cell) ? cell.byVersion[version] : cell;
+}
+
+const newest = <E extends EngineName>(engine: E): VersionId<E> => versionIds(engine)[0];
+
+/**
+ * An objective the named engine line cannot train: says why, names the closest one it can, the engines (newest
+ * lines) that can, and the older lines of the same engine that can.
+ */
 export class UnsupportedObjectiveError extends MmalignError {
   readonly objective: string;
   readonly engine: EngineName;
+  readonly version: string;
   readonly closest: ExportObjectiveName;
-  constructor(objective: ExportObjectiveName, engine: EngineName, entry: Unsupported) {
-    const others = ENGINE_NAMES.filter((e) => e !== engine && OBJECTIVE_ENGINES[objective][e].supported);
-    const elsewhere = others.length ? `; engines that support ${objective}: ${others.join(', ')}` : '';
-    super('MMALIGN_EXPORT_UNSUPPORTED', `objective "${objective}" is not supported by ${engine}: ${entry.reason}`, {
-      hint: `the closest objective ${engine} supports is "${entry.closest}" (pass --objective ${entry.closest} to use it)${elsewhere}`,
-    });
+  constructor(objective: ExportObjectiveName, engine: EngineName, version: string, entry: Unsupported) {
+    const others = ENGINE_NAMES.filter((e) => e !== engine && entryFor(objective, e, newest(e)).supported);
+    const lines = versionIds(engine).filter((v) => v !== version && entryFor(objective, engine, v).supported);
+    const elsewhere = [
+      ...(lines.length ? [`${engine} --engine-version ${lines.join(' or ')} supports ${objective}`] : []),
+      ...(others.length ? [`engines that support ${objective}: ${others.join(', ')}`] : []),
+    ];
+    super(
+      'MMALIGN_EXPORT_UNSUPPORTED',
+      `objective "${objective}" is not supported by ${engine} ${version}: ${entry.reason}`,
+      {
+        hint: `the closest objective ${engine} supports is "${entry.closest}" (pass --objective ${entry.closest} to use it)${elsewhere.map((x) => `; ${x}`).join('')}`,
+      },
+    );
     this.name = 'UnsupportedObjectiveError';
     this.objective = objective;
     this.engine = engine;
+    this.version = version;
     this.closest = entry.closest;
   }
 }
@@ -456,30 +507,38 @@ export function isExportObjective(name: string): name is ExportObjectiveName {
   return (EXPORT_OBJECTIVE_NAMES as readonly string[]).includes(name);
 }
 
-/** The engine recipe for an objective, or a typed refusal. Never substitutes another objective. */
-export function resolveRecipe<E extends EngineName>(engine: E, objective: string): Supported<E> {
+/** The engine recipe for an objective on a release line (default: the newest), or a typed refusal. Never substitutes. */
+export function resolveRecipe<E extends EngineName>(engine: E, objective: string, version?: string): Supported<E> {
   if (!isExportObjective(objective)) throw new UnknownNameError('objective', objective, EXPORT_OBJECTIVE_NAMES);
   if (!(ENGINE_NAMES as readonly string[]).includes(engine)) throw new UnknownNameError('engine', engine, ENGINE_NAMES);
-  const entry = OBJECTIVE_ENGINES[objective][engine] as EngineEntry<E>;
-  if (!entry.supported) throw new UnsupportedObjectiveError(objective, engine, entry);
+  const line = resolveEngineVersion(engine, version);
+  const entry = entryFor(objective, engine, line.id as VersionId<E>);
+  if (!entry.supported) throw new UnsupportedObjectiveError(objective, engine, line.id, entry);
   return entry;
 }
 
 /**
- * The mapping as Markdown: a table (engine option, or "no" with the closest supported objective) and the reason for
- * every refusal. docs/engines.md embeds it; a test keeps the two identical.
+ * The mapping as Markdown: a table (engine option, or "no" with the closest supported objective; per line where the
+ * lines differ) and the reason for every refusal. docs/engines.md embeds it; a test keeps the two identical.
  */
 export function engineTableMarkdown(): string {
+  const one = (x: EngineEntry<EngineName>): string => (x.supported ? `\`${x.engineName}\`` : `no → \`${x.closest}\``);
   const cell = (o: ExportObjectiveName, e: EngineName): string => {
-    const x = OBJECTIVE_ENGINES[o][e];
-    return x.supported ? `\`${x.engineName}\`` : `no → \`${x.closest}\``;
+    const c = OBJECTIVE_ENGINES[o][e] as EngineCell<EngineName>;
+    if (!isVersioned(c)) return one(c);
+    return versionIds(e)
+      .map((v) => `${v}: ${one(entryFor(o, e, v))}`)
+      .join(' · ');
   };
   const reasons: string[] = [];
   for (const o of EXPORT_OBJECTIVE_NAMES) {
-    const by = new Map<string, EngineName[]>();
+    const by = new Map<string, string[]>();
     for (const e of ENGINE_NAMES) {
-      const x = OBJECTIVE_ENGINES[o][e];
-      if (!x.supported) by.set(x.reason, [...(by.get(x.reason) ?? []), e]);
+      const versioned = isVersioned(OBJECTIVE_ENGINES[o][e] as EngineCell<EngineName>);
+      for (const v of versioned ? versionIds(e) : [newest(e)]) {
+        const x = entryFor(o, e, v);
+        if (!x.supported) by.set(x.reason, [...(by.get(x.reason) ?? []), versioned ? `${e} ${v}` : e]);
+      }
     }
     for (const [reason, engines] of by) reasons.push(`- \`${o}\` (${engines.join(', ')}): ${reason}`);
   }
@@ -491,5 +550,30 @@ export function engineTableMarkdown(): string {
     'Why each "no":',
     '',
     ...reasons,
+  ].join('\n');
+}
+
+/** The objectives one engine line supports, in table order. */
+export function supportedObjectives<E extends EngineName>(engine: E, version: VersionId<E>): ExportObjectiveName[] {
+  return EXPORT_OBJECTIVE_NAMES.filter((o) => entryFor(o, engine, version).supported);
+}
+
+/**
+ * Engine × release line × objectives supported, with the release each line was written from, its install line and
+ * its facts file: the table docs/engines.md embeds (test-checked like the objective table).
+ */
+export function supportMatrixMarkdown(): string {
+  const rows: string[] = [];
+  for (const e of ENGINE_NAMES)
+    for (const v of ENGINES[e].versions as readonly EngineVersion<EngineName>[]) {
+      const objectives = supportedObjectives(e, v.id as VersionId<EngineName>);
+      rows.push(
+        `| ${e} | \`${v.id}\`${v.id === newest(e) ? ' (default)' : ''} | ${rangeText(v.range)} | ${v.release} | \`${v.install}\` | \`${v.facts}\` | ${objectives.length}: ${objectives.join(', ')} |`,
+      );
+    }
+  return [
+    '| engine | --engine-version | releases | written from | install | facts file | objectives supported |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import YAML from 'yaml';
 import type { ContentPart, Message } from '../schema/index.ts';
-import type { EngineName } from './engines.ts';
+import type { EngineName, EngineVersion } from './engines.ts';
 import type { ExportObjectiveName, Supported } from './objective-map.ts';
 import type { ReadyMedia, ReadyUnit } from './preflight.ts';
 
@@ -25,6 +25,8 @@ export interface WriterContext<E extends EngineName> {
   engine: E;
   objective: ExportObjectiveName;
   recipe: Supported<E>;
+  /** The engine release line the files are written for (--engine-version). */
+  version: EngineVersion<E>;
   model: string;
   /** Dataset name (LLaMA-Factory registry key, file stems). */
   name: string;
@@ -142,11 +144,17 @@ export function envDefault(name: string, value: string | number, comment?: strin
   return `${name}="\${${name}:-${value}}"${comment ? `  # ${comment}` : ''}`;
 }
 
+/** Comment lines naming the engine release a file targets and how to install it. */
+export function versionLine(engineTitle: string, version: { id: string; release: string; install: string }): string[] {
+  return [`# Targets ${engineTitle} ${version.release}, --engine-version ${version.id}; install: ${version.install}`];
+}
+
 /** Shell preamble shared by launch scripts: cluster settings as editable, environment-overridable defaults. */
-export function launchPreamble(title: string, extra: string[] = []): string[] {
+export function launchPreamble(title: string, extra: string[] = [], target: string[] = []): string[] {
   return [
     '#!/usr/bin/env bash',
     `# ${title}`,
+    ...target,
     '# Cluster settings: edit the defaults here or set them in the environment (multi-node: run this script on',
     '# every node with the same MASTER_ADDR/MASTER_PORT and NODE_RANK = 0..NNODES-1).',
     'set -euo pipefail',

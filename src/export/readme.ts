@@ -1,19 +1,14 @@
-import { ENGINES, type EngineName } from './engines.ts';
+import { ENGINES, type EngineName, type EngineVersion } from './engines.ts';
 import type { PreflightReport } from './export.ts';
 import type { ExportObjectiveName, Supported } from './objective-map.ts';
 import type { ExportPlan } from './plan.ts';
 import { DROP_REASONS, type DropReason } from './units.ts';
-
-const INSTALL: Record<EngineName, string> = {
-  trl: 'pip install -U trl accelerate deepspeed datasets pillow pyyaml  # a TRL whose DPOConfig.loss_type is a list (+ loss_weights)',
-  llamafactory: 'pip install "llamafactory[torch,metrics,deepspeed]"  # or: git clone … && pip install -e .',
-  swift: 'pip install "ms-swift>=3.8" deepspeed  # >= 3.8 reads rejected_images',
-  openrlhf: 'pip install openrlhf',
-};
+import { rangeText } from './versions.ts';
 
 /** README.md of an export folder: what is in it, how to launch it, what the objective maps to, what was dropped. */
 export function exportReadme(
   engine: EngineName,
+  version: EngineVersion<EngineName>,
   objective: ExportObjectiveName,
   recipe: Supported<EngineName>,
   plan: ExportPlan,
@@ -24,16 +19,22 @@ export function exportReadme(
   return [
     `# ${objective} → ${e.title}`,
     '',
-    `Exported by \`mmalign export --engine ${engine} --objective ${objective}\`: ${plan.rows} training rows from ${report.records} preference records.`,
+    `Exported by \`mmalign export --engine ${engine} --engine-version ${version.id} --objective ${objective}\`: ${plan.rows} training rows from ${report.records} preference records.`,
     `The objective runs as **${recipe.engineName}** in ${e.title} (${e.docs}).`,
     ...(recipe.note ? ['', `Note: ${recipe.note}.`] : []),
+    '',
+    '## Engine version',
+    '',
+    `These files target ${e.title} ${version.release} (\`--engine-version ${version.id}\`: releases ${rangeText(version.range)}).`,
+    `Every option they set is in that line's option list, \`src/export/engines/facts/${version.facts}\` of mmalign, read from`,
+    `${version.cites.map((c) => `\`${c.file}\``).join(', ')}. Another release line: re-export with \`--engine-version\`.`,
     '',
     '## Launch',
     '',
     'Install the engine, then run from this folder (paths in the data are relative to it):',
     '',
     '```bash',
-    INSTALL[engine],
+    version.install,
     `${plan.launch.single}   # one node, GPUS_PER_NODE GPUs (default 8)`,
     `${plan.launch.multi}`,
     '```',

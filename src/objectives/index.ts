@@ -11,7 +11,6 @@ export {
   ObjectiveInputError,
   stopGradient,
 } from './define.ts';
-export { ENGINE_NAMES, type Engine, type EngineRef } from './engines.ts';
 export {
   inputToBatch,
   type LossReport,

@@ -1,9 +1,28 @@
+export {
+  type Aggregate,
+  type AggregateMethod,
+  aggregateSeeds,
+  aggregateText,
+  renderAggregateReport,
+  type SeedRun,
+} from './aggregate.ts';
 export { CODE_VERSION, runCachedStage, stableStringify, stageKey } from './cache.ts';
-export { type RecipeEvents, type RecipeResult, runRecipe } from './run.ts';
+export { type RecipeEvents, type RecipeResult, runRecipe, runRecipeSeeds, type SeedsResult } from './run.ts';
+export {
+  type BarVerdict,
+  type Check,
+  type Evidence,
+  HALLUCINATION_BAR,
+  judgeBar,
+  SAFETY_BAR,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  type ScenarioName,
+  TOLERANCE,
+} from './scenarios.ts';
 export { AlignMethod, ConstructSet, deepMerge, loadRecipe, parseRecipe, Recipe } from './schema.ts';
 export {
-  BAR,
-  type BarVerdict,
+  barLines,
   barVerdict,
   COLUMNS,
   controlsOf,

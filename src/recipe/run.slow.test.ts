@@ -8,9 +8,10 @@ import { BIN, ROOT, tempDir } from '../../test/helpers/cli.ts';
 function runQuick(
   out: string,
   until?: () => boolean,
+  extra: string[] = [],
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child: ChildProcess = spawn(process.execPath, [BIN, 'run', '--quick', '--out', out], {
+    const child: ChildProcess = spawn(process.execPath, [BIN, 'run', '--quick', '--out', out, ...extra], {
       cwd: ROOT,
       env: { ...process.env, CI: 'true' },
     });
@@ -61,13 +62,22 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
       'SimPO',
       'iterative DPO x3',
       'GRPO rule reward',
+      'SFT on safety chosen (control)',
+      'DPO safety',
+      'SFT on mix chosen (control)',
+      'DPO hallucination+safety',
+      'SFT on verified samples (control)',
+      'GRPO verifier',
     ])
       expect(r.stdout).toContain(label);
     expect(existsSync(path.join(a, 'report.html'))).toBe(true);
     const html = readFileSync(path.join(a, 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('CHAIR-i');
-    expect(cells(a)).toHaveLength(10);
+    expect(cells(a)).toHaveLength(16);
+    // one bar line per scenario
+    for (const sc of ['hallucination', 'safety', 'reasoning'])
+      expect(r.stdout).toMatch(new RegExp(`^${sc} bar \\(`, 'm'));
 
     const b = path.join(t.dir, 'b');
     const sftDone = () =>
@@ -83,5 +93,27 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
     expect(resumed.stderr).toMatch(/sft: cached/);
     // same seed, same data, same numbers (timings aside)
     expect(cells(b)).toEqual(cells(a));
-  }, 600_000);
+
+    // --seeds 1,2 into a fresh folder: per-seed reports, the aggregate, the cleared-seeds count; seed 1 computed again
+    // from scratch gives the same numbers as the single-seed run
+    const c = path.join(t.dir, 'c');
+    const multi = await runQuick(c, undefined, ['--seeds', '1,2']);
+    expect(multi.code, multi.stderr).toBe(0);
+    expect(multi.stderr).toMatch(/seed 1\n[\s\S]*seed 2\n/);
+    expect(multi.stdout).toContain('seeds 1, 2: mean ± half-width of the 95% t interval over seeds');
+    expect(multi.stdout).toMatch(/^DPO self\+rule\s+hallucination\s+\S+ \S+\s+\S+ \S+\s+[0-2]\/2\s+(clears|no)/m);
+    expect(multi.stdout).toMatch(/^safety bar on the aggregate \(/m);
+    for (const s of [1, 2]) expect(existsSync(path.join(c, `seed-${s}`, 'report.html'))).toBe(true);
+    expect(cells(path.join(c, 'seed-1'))).toEqual(cells(a));
+    const agg = JSON.parse(readFileSync(path.join(c, 'metrics.json'), 'utf8')) as {
+      seeds: number[];
+      aggregate: { methods: { label: string; perSeed: { chair_i: unknown[] }; clearedSeeds: number }[] };
+    };
+    expect(agg.seeds).toEqual([1, 2]);
+    expect(agg.aggregate.methods).toHaveLength(16);
+    for (const m of agg.aggregate.methods) expect(m.perSeed.chair_i).toHaveLength(2);
+    const aggHtml = readFileSync(path.join(c, 'report.html'), 'utf8');
+    for (const h of ['Hallucination', 'Safety', 'Verifiable reasoning']) expect(aggHtml).toContain(`<h2>${h}</h2>`);
+    expect(aggHtml).toContain('class="chart spread"');
+  }, 900_000);
 });

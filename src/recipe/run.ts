@@ -5,26 +5,33 @@ import { resolveModel } from '../models/registry.ts';
 import { disposeVlm, initTf, loadCheckpoint } from '../nn/index.ts';
 import { getObjective } from '../objectives/index.ts';
 import { type CompareResult, compareRuns, RunMetrics, renderCompareReport } from '../report/index.ts';
+import type { Sample } from '../schema/index.ts';
 import {
   loadPrefData,
   loadPromptData,
   loadSftData,
   makeReward,
+  type ReplayOptions,
+  replayExamples,
+  type SftExample,
   trainGrpo,
   trainPreference,
   trainSft,
 } from '../train/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import { generateWorld, parseWorldConfig, type WorldConfig } from '../world/index.ts';
+import { type Aggregate, aggregateSeeds, aggregateText, renderAggregateReport } from './aggregate.ts';
 import { runCachedStage, type StageRecord } from './cache.ts';
-import { type AlignMethod, OnlineSettings, type Recipe } from './schema.ts';
+import { type AlignMethod, OnlineSettings, type PromptTask, promptTasksOf, type Recipe, setTasks } from './schema.ts';
 import {
   correctedSet,
   corruptedSet,
   injectedSet,
+  mixedSet,
   readSamples,
   type SetContext,
   type SetResult,
+  safetySet,
   selfSampledSet,
   writeSet,
 } from './sets.ts';
@@ -43,7 +50,10 @@ export interface RecipeEvents {
 
 export interface RecipeResult {
   out: string;
+  seed: number;
   rows: MethodRow[];
+  /** each method's eval metrics (per-item values included), by method name */
+  runs: Record<string, RunMetrics>;
   table: string;
   reportPath: string;
   metricsPath: string;
@@ -63,10 +73,16 @@ interface AlignResult {
 
 export async function runRecipe(
   recipe: Recipe,
-  opts: { out?: string; events?: RecipeEvents; workers?: number } = {},
+  opts: {
+    out?: string;
+    events?: RecipeEvents /** where the report goes (default: out); stages stay in out */;
+    resultsDir?: string;
+    workers?: number;
+  } = {},
 ): Promise<RecipeResult> {
   const out = path.resolve(opts.out ?? recipe.out ?? path.join('runs', recipe.name));
-  mkdirSync(out, { recursive: true });
+  const results = path.resolve(opts.resultsDir ?? out);
+  mkdirSync(results, { recursive: true });
   await initTf();
   const ev = opts.events ?? {};
   const log = ev.log ?? (() => {});
@@ -115,6 +131,33 @@ export async function runRecipe(
     },
   );
 
+  // prompts of the other scenarios (count / arith for verifiable reasoning, safety requests), only when asked for:
+  // fresh scenes of their own, so the caption prompts (and every hallucination result) stay what they were
+  const otherTasks = promptTasksOf(recipe).filter((t) => t !== 'caption');
+  const taskWorld =
+    otherTasks.length === 0
+      ? null
+      : await stage(
+          'task-prompts',
+          {
+            world: recipe.world.config,
+            n: recipe.construct.prompts,
+            seed: recipe.seed,
+            split: recipe.construct.split,
+            tasks: otherTasks,
+          },
+          async (dir) => {
+            generateWorld(world, {
+              seed: recipe.seed + 15838,
+              n: recipe.construct.prompts,
+              outDir: dir,
+              tasks: otherTasks,
+              splits: [recipe.construct.split],
+            });
+            return { dir };
+          },
+        );
+
   // 2. SFT
   const sft = await stage('sft', { sft: recipe.sft, world: sftWorld.key, seed: recipe.seed }, async (dir) => {
     const ckpt = path.join(dir, 'checkpoint');
@@ -145,16 +188,43 @@ export async function runRecipe(
   const prompts = (await readSamples(path.join(promptWorld.result.dir, 'samples.jsonl'))).filter(
     (s) => s.task === 'caption',
   );
+  const taskPrompts = taskWorld ? await readSamples(path.join(taskWorld.result.dir, 'samples.jsonl')) : [];
+  /** a set's prompts and the folder their images are in: captions, or the other tasks' prompts */
+  const promptsOf = (tasks: readonly PromptTask[]) =>
+    tasks.includes('caption')
+      ? { samples: prompts, root: promptWorld.result.dir, stage: promptWorld.key }
+      : {
+          samples: taskPrompts.filter((s) => s.task && (tasks as readonly string[]).includes(s.task)),
+          root: taskWorld!.result.dir,
+          stage: taskWorld!.key,
+        };
   const built = new Map<string, string>();
   const setResults = new Map<string, SetResult & { dir: string }>();
-  const buildSets = async (names: string[], policyCkpt: string, policyKey: string, promptSlice = prompts, tag = '') => {
+  const buildSets = async (
+    names: string[],
+    policyCkpt: string,
+    policyKey: string,
+    slice?: (all: readonly Sample[]) => Sample[],
+    tag = '',
+  ) => {
     for (const name of names) {
       const set = recipe.construct.sets[name];
-      const deps = set.strategy === 'corrupt' ? { from: setResults.get(set.from)?.dir } : {};
-      const needsPolicy = set.strategy === 'self' || set.strategy === 'correct' || set.strategy === 'dropout';
+      const deps =
+        set.strategy === 'corrupt'
+          ? { from: setResults.get(set.from)?.dir }
+          : set.strategy === 'mix'
+            ? { from: set.from.map((f) => setResults.get(f)?.dir) }
+            : {};
+      const needsPolicy =
+        set.strategy === 'self' ||
+        set.strategy === 'correct' ||
+        set.strategy === 'dropout' ||
+        set.strategy === 'safety';
+      const source = promptsOf(setTasks(set));
+      const promptSlice = slice ? slice(source.samples) : [...source.samples];
       const material = {
         set,
-        prompts: promptWorld.key,
+        prompts: source.stage,
         n: promptSlice.length,
         deps,
         policy: needsPolicy ? policyKey : null,
@@ -165,7 +235,7 @@ export async function runRecipe(
           name,
           dir,
           prompts: promptSlice,
-          promptsRoot: promptWorld.result.dir,
+          promptsRoot: source.root,
           seed: recipe.seed,
           world,
           policy: () => resolveModel(policyCkpt),
@@ -181,6 +251,12 @@ export async function runRecipe(
             break;
           case 'correct':
             made = await correctedSet(set, ctx, (d, t) => ev.progress?.(`set-${name}${tag}`, d, t));
+            break;
+          case 'safety':
+            made = await safetySet(set, ctx, (d, t) => ev.progress?.(`set-${name}${tag}`, d, t));
+            break;
+          case 'mix':
+            made = await mixedSet(set, ctx);
             break;
           case 'inject':
             made = await injectedSet(set, ctx);
@@ -200,6 +276,17 @@ export async function runRecipe(
     }
   };
   await buildSets(Object.keys(recipe.construct.sets), sft.result.checkpoint, sft.key);
+
+  /** The SFT mixture to replay (replay.ts), loaded once when a method asks for it. */
+  let replayPool: Promise<SftExample[]> | undefined;
+  async function replayFor(m: AlignMethod): Promise<ReplayOptions | undefined> {
+    const weight = m.replay ?? recipe.align.replay;
+    if (weight === 0) return undefined;
+    replayPool ??= loadSftData(sftWorld.result.dir, { imageSize: world.imageSize, split: 'train' }).then((d) =>
+      replayExamples(d.examples),
+    );
+    return { examples: await replayPool, weight, batchSize: m.batchSize ?? recipe.align.batchSize, seed: recipe.seed };
+  }
 
   // 4. align: one checkpoint per method
   const aligned = new Map<string, StageRecord<AlignResult>>();
@@ -227,7 +314,8 @@ export async function runRecipe(
    */
   async function onlineMethod(name: string, m: AlignMethod, dir: string, steps: number, t0: number) {
     const o = m.online ?? OnlineSettings.parse({});
-    const data = await loadPromptData(promptWorld.result.dir, { imageSize: world.imageSize, tasks: ['caption'] });
+    const source = promptsOf(o.tasks);
+    const data = await loadPromptData(source.root, { imageSize: world.imageSize, tasks: o.tasks });
     const model = await loadCheckpoint(sft.result.checkpoint, { trainable: true });
     const reference = await loadCheckpoint(sft.result.checkpoint);
     let completionTokens = 0;
@@ -250,6 +338,7 @@ export async function runRecipe(
       model,
       reference,
       reward: makeReward(o.rewards).fn,
+      replay: await replayFor(m),
       train: data.prompts,
       // the greedy reward before/after on the first prompts (the eval suite's held-out scenes are the real test)
       eval: data.prompts.slice(0, 32),
@@ -294,6 +383,7 @@ export async function runRecipe(
       },
       model,
       train: data.examples,
+      replay: await replayFor(m),
       outDir: dir,
       resume: true,
       workers: opts.workers,
@@ -346,9 +436,11 @@ export async function runRecipe(
     let pairs = 0;
     const cost = { requests: 0, completionTokens: 0 };
     let last: Awaited<ReturnType<typeof trainOn>>['r'] | undefined;
-    const per = Math.ceil(prompts.length / m.rounds);
     for (let round = 0; round < m.rounds; round++) {
-      const slice = prompts.slice(round * per, (round + 1) * per);
+      const slice = (all: readonly Sample[]) => {
+        const per = Math.ceil(all.length / m.rounds);
+        return all.slice(round * per, (round + 1) * per);
+      };
       await buildSets([m.data], current, currentKey, slice, `-${name}-r${round + 1}`);
       const setRes = setResults.get(m.data)!;
       cost.requests += setRes.cost.requests;
@@ -442,7 +534,7 @@ export async function runRecipe(
     sftSeconds: sft.result.wallSeconds,
   });
   const table = tableText(rows);
-  const metricsPath = path.join(out, 'metrics.json');
+  const metricsPath = path.join(results, 'metrics.json');
   const summary = {
     recipe: recipe.name,
     seed: recipe.seed,
@@ -454,11 +546,70 @@ export async function runRecipe(
     stages: stages.map((s) => ({ name: s.name, key: s.key, cached: s.cached, seconds: s.seconds })),
   };
   writeFileSync(metricsPath, `${JSON.stringify(summary, null, 2)}\n`);
-  const reportPath = path.join(out, 'report.html');
+  const reportPath = path.join(results, 'report.html');
   writeFileSync(
     reportPath,
     renderRecipeReport(recipe, rows, summary, Object.values(comparisons).map(renderCompareReport)),
   );
+  writeFileSync(path.join(results, 'table.txt'), `${table}\n`);
+  return {
+    out: results,
+    seed: recipe.seed,
+    rows,
+    runs: Object.fromEntries(evals),
+    table,
+    reportPath,
+    metricsPath,
+    stages: summary.stages,
+  };
+}
+
+export interface SeedsResult {
+  out: string;
+  perSeed: RecipeResult[];
+  aggregate: Aggregate;
+  table: string;
+  reportPath: string;
+  metricsPath: string;
+}
+
+/**
+ * The recipe once per seed, every seed's stages in the same `<out>/stages` (keys include the seed, so a seed run
+ * before, alone or with other seeds, is reused), each seed's report in `<out>/seed-<s>/`, and the aggregate
+ * (aggregate.ts) in `<out>/`: table.txt, metrics.json, report.html.
+ */
+export async function runRecipeSeeds(
+  recipe: Recipe,
+  seeds: readonly number[],
+  opts: { out?: string; events?: RecipeEvents; workers?: number } = {},
+): Promise<SeedsResult> {
+  if (new Set(seeds).size !== seeds.length)
+    throw new MmalignError('MMALIGN_RECIPE_SEEDS', `seeds repeat: ${seeds.join(', ')}`, {
+      hint: 'give each seed once, e.g. --seeds 1,2,3',
+    });
+  const out = path.resolve(opts.out ?? recipe.out ?? path.join('runs', recipe.name));
+  const perSeed: RecipeResult[] = [];
+  for (const seed of seeds) {
+    opts.events?.log?.(`seed ${seed}`);
+    perSeed.push(
+      await runRecipe(
+        { ...recipe, seed },
+        { out, events: opts.events, resultsDir: path.join(out, `seed-${seed}`), workers: opts.workers },
+      ),
+    );
+  }
+  const aggregate = aggregateSeeds(
+    perSeed.map((r) => ({ seed: r.seed, rows: r.rows, runs: r.runs })),
+    recipe.compare.baseline,
+  );
+  const table = aggregateText(aggregate);
+  const metricsPath = path.join(out, 'metrics.json');
+  writeFileSync(
+    metricsPath,
+    `${JSON.stringify({ recipe: recipe.name, seeds, aggregate, perSeed: perSeed.map((r) => ({ seed: r.seed, metrics: path.relative(out, r.metricsPath) })) }, null, 2)}\n`,
+  );
+  const reportPath = path.join(out, 'report.html');
+  writeFileSync(reportPath, renderAggregateReport(recipe.name, recipe.description, aggregate));
   writeFileSync(path.join(out, 'table.txt'), `${table}\n`);
-  return { out, rows, table, reportPath, metricsPath, stages: summary.stages };
+  return { out, perSeed, aggregate, table, reportPath, metricsPath };
 }

@@ -6,6 +6,7 @@ import { CORRUPTION_NAMES } from '../negatives/corrupt.ts';
 import { INJECTION_NAMES } from '../negatives/inject.ts';
 import { zodIssues } from '../schema/index.ts';
 import { MmalignError, RecordValidationError } from '../util/errors.ts';
+import { SCENARIO_NAMES } from './scenarios.ts';
 
 /**
  * A recipe chains the survey's loop: world → SFT → construct preference sets → align with objectives → evaluate →
@@ -14,6 +15,10 @@ import { MmalignError, RecordValidationError } from '../util/errors.ts';
  */
 
 const pairingModes = Object.keys(PAIRING_MODES) as [PairingMode, ...PairingMode[]];
+
+/** ShapeWorld tasks a recipe builds prompts of (captions always; the others only when a set or method asks) */
+export const PROMPT_TASKS = ['caption', 'count', 'arith', 'safety'] as const;
+export type PromptTask = (typeof PROMPT_TASKS)[number];
 
 export const ConstructSet = z.discriminatedUnion('strategy', [
   /** on-policy: sample n responses from the SFT model, score them with a judge, pair them */
@@ -28,6 +33,8 @@ export const ConstructSet = z.discriminatedUnion('strategy', [
     /** `pairing: margin`: the least score difference of a pair */
     margin: z.number().positive().optional(),
     lengthMatch: z.number().min(1).optional(),
+    /** the prompts' tasks: captions (hallucination) or verifiable ones (count, arith: best-of-n by the verifier) */
+    tasks: z.array(z.enum(PROMPT_TASKS)).min(1).default(['caption']),
   }),
   /** on-policy correction (RLHF-V): a sampled response that hallucinates vs the same response without those objects */
   z.strictObject({
@@ -52,6 +59,24 @@ export const ConstructSet = z.discriminatedUnion('strategy', [
     corruption: z.enum(CORRUPTION_NAMES as [string, ...string[]]).default('crop'),
     params: z.record(z.string(), z.number()).default({}),
   }),
+  /**
+   * safety alignment (the survey's safety scenario): on-policy answers to the world's harmful requests and their safe
+   * look-alikes, judged by the rule judge; chosen = the right behaviour (a sampled one, else the reference: the
+   * refusal for a harmful request, the grounded helpful answer for a look-alike), rejected = the wrong one (a sampled
+   * one, else, for a look-alike, the refusal: over-refusal is the failure there). A harmful request the policy always
+   * refuses gives no pair: no harmful answer is ever written by the recipe.
+   */
+  z.strictObject({
+    strategy: z.literal('safety'),
+    n: z.number().int().min(1).default(4),
+    temperature: z.number().positive().default(1),
+    topP: z.number().gt(0).lte(1).default(1),
+  }),
+  /** the union of other sets' pairs (e.g. hallucination + safety), each pair once */
+  z.strictObject({
+    strategy: z.literal('mix'),
+    from: z.array(z.string().min(1)).min(2),
+  }),
   /** MPO's DropoutNTP: the reference caption vs its image-free continuation by the SFT model */
   z.strictObject({
     strategy: z.literal('dropout'),
@@ -68,6 +93,8 @@ export const OnlineSettings = z.strictObject({
   promptsPerStep: z.number().int().positive().default(8),
   temperature: z.number().positive().default(1),
   maxTokens: z.number().int().positive().default(40),
+  /** the prompts' tasks: captions, or verifiable ones (count, arith) for reasoning with an exact verifier */
+  tasks: z.array(z.enum(PROMPT_TASKS)).min(1).default(['caption']),
 });
 
 export const AlignMethod = z.strictObject({
@@ -89,6 +116,14 @@ export const AlignMethod = z.strictObject({
   /** the SFT-on-chosen method this one is tested against (default: the one trained on its `data`, else compare.control) */
   control: z.string().optional(),
   label: z.string().optional(),
+  /** which of the survey's scenarios the method aligns for: its bar and its report section (summary.ts SCENARIOS) */
+  scenario: z.enum(SCENARIO_NAMES).default('hallucination'),
+  /**
+   * a replay term against forgetting: λ · NLL of a batch of the SFT mixture added to the objective at every step
+   * (0 = off). Alignment on one task's data moves the weights the other tasks were learned in (counting falls after
+   * caption-only alignment, SFT-on-chosen included); replaying the mixture keeps them.
+   */
+  replay: z.number().min(0).optional(),
 });
 export type AlignMethod = z.output<typeof AlignMethod>;
 
@@ -96,6 +131,8 @@ export const Recipe = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
   seed: z.number().int().default(1),
+  /** run the whole chain once per seed and aggregate (`mmalign run --seeds 1,2,3`); `seed` is the single-run default */
+  seeds: z.array(z.number().int()).min(1).optional(),
   out: z.string().optional(),
   world: z
     .strictObject({
@@ -134,6 +171,8 @@ export const Recipe = z.strictObject({
       batchSize: z.number().int().positive().default(16),
       /** early stopping on held-out preference accuracy; 0 (default) = every method trains the same steps */
       patience: z.number().int().nonnegative().default(0),
+      /** default replay weight of every method (see AlignMethod.replay) */
+      replay: z.number().min(0).default(0),
       methods: z.record(z.string(), AlignMethod).default({}),
     })
     .prefault({}),
@@ -163,6 +202,21 @@ export const Recipe = z.strictObject({
   quick: z.record(z.string(), z.unknown()).optional(),
 });
 export type Recipe = z.output<typeof Recipe>;
+
+/** The prompt tasks a set is built from (sets built from other sets have none of their own). */
+export function setTasks(set: ConstructSet): readonly PromptTask[] {
+  if (set.strategy === 'self') return set.tasks;
+  if (set.strategy === 'safety') return ['safety'];
+  return ['caption'];
+}
+
+/** Every prompt task the recipe's sets and online methods use. */
+export function promptTasksOf(r: Recipe): PromptTask[] {
+  const used = new Set<PromptTask>(['caption']);
+  for (const set of Object.values(r.construct.sets)) for (const t of setTasks(set)) used.add(t);
+  for (const m of Object.values(r.align.methods)) for (const t of m.online?.tasks ?? []) used.add(t);
+  return PROMPT_TASKS.filter((t) => used.has(t));
+}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -200,14 +254,41 @@ export function parseRecipe(value: unknown, opts: { file?: string; quick?: boole
         : null,
     ].filter((x) => x !== null),
   );
+  const taskIssues = [
+    ...Object.entries(sets).map(([name, set]) => [`construct.sets.${name}.tasks`, setTasks(set)] as const),
+    ...Object.entries(r.data.align.methods).map(
+      ([name, m]) => [`align.methods.${name}.online.tasks`, m.online?.tasks ?? []] as const,
+    ),
+  ]
+    .filter(([, tasks]) => tasks.includes('caption') && tasks.length > 1)
+    .map(([where]) => ({
+      code: 'mixed_tasks',
+      file: opts.file,
+      path: where,
+      message: 'captions and other tasks come from different prompt worlds: use [caption] or only the others',
+    }));
+  const fromIssues = Object.entries(sets).flatMap(([name, set]) =>
+    set.strategy === 'mix' || set.strategy === 'corrupt'
+      ? (set.strategy === 'mix' ? set.from : [set.from])
+          .filter((f) => !(f in sets) || f === name)
+          .map((f) => ({
+            code: 'unknown_set',
+            file: opts.file,
+            path: `construct.sets.${name}.from`,
+            message: `names set "${f}", not another set of construct.sets (${Object.keys(sets).join(', ')})`,
+          }))
+      : [],
+  );
   const methods = r.data.align.methods;
   const unknownMethods = [
     ...Object.entries(methods).map(([name, m]) => [`align.methods.${name}.control`, m.control] as const),
     ['compare.baseline', r.data.compare.baseline] as const,
     ['compare.control', r.data.compare.control] as const,
   ].filter(([, ref]) => ref !== undefined && !(ref in methods) && Object.keys(methods).length > 0);
-  if (issues.length || unknownMethods.length)
+  if (issues.length || unknownMethods.length || taskIssues.length || fromIssues.length)
     throw new RecordValidationError([
+      ...taskIssues,
+      ...fromIssues,
       ...issues.map((i) => ({
         code: 'unknown_set',
         file: opts.file,

@@ -7,7 +7,7 @@ import { type CorruptionName, corruptImage, type InjectionName, injectHallucinat
 import { Preference, type PreferenceOf, Sample } from '../schema/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import { createRng, seedFrom } from '../util/rng.ts';
-import { formatCaption, parseCaption, priorPartners, type WorldConfig } from '../world/index.ts';
+import { formatCaption, parseCaption, priorPartners, REFUSAL, type WorldConfig } from '../world/index.ts';
 import type { ConstructSet } from './schema.ts';
 
 /**
@@ -61,10 +61,13 @@ async function localMedia(store: MediaStore, s: Sample, root: string): Promise<S
   return out;
 }
 
-type SampledSet = Extract<ConstructSet, { strategy: 'self' | 'correct' }>;
+type SampledSet = Extract<ConstructSet, { strategy: 'self' | 'correct' | 'safety' }>;
+
+/** Answer lengths per task (the eval suite's budgets, captions a little longer for sampling). */
+const MAX_TOKENS = { caption: 40, count: 8, arith: 24, safety: 16 } as const;
 
 /**
- * The on-policy loop both sampled strategies share: n responses per prompt from the policy (batched, seeded per
+ * The on-policy loop the sampled strategies share: n responses per prompt from the policy (batched, seeded per
  * chunk), turned into preference records by `toPrefs` from the prompt (with its images copied into the set) and
  * the generated texts.
  */
@@ -84,7 +87,13 @@ async function sampleAndPair(
     const chunk = ctx.prompts.slice(i, i + batch);
     const results = await model.generate(
       chunk,
-      { n: set.n, temperature: set.temperature, topP: set.topP, maxTokens: 40, seed: seedFrom(ctx.seed, ctx.name, i) },
+      {
+        n: set.n,
+        temperature: set.temperature,
+        topP: set.topP,
+        maxTokens: MAX_TOKENS[chunk[0]?.task as keyof typeof MAX_TOKENS] ?? 40,
+        seed: seedFrom(ctx.seed, ctx.name, i),
+      },
       { mediaRoot: ctx.promptsRoot },
     );
     requests += chunk.length;
@@ -138,6 +147,71 @@ export function selfSampledSet(
       ),
     onProgress,
   );
+}
+
+/**
+ * Safety alignment data, on-policy: n answers per harmful request or safe look-alike, judged by the rule judge
+ * (refused when it should, answered when it should). The pair's chosen side is the right behaviour, its rejected side
+ * the wrong one; a side the samples do not supply comes from the behaviour itself: the reference (the refusal for a
+ * harmful request, the grounded answer for a look-alike) as chosen, and for a look-alike the refusal as rejected
+ * (over-refusal is that prompt's failure). Nothing harmful is ever written: a harmful request the policy only
+ * refuses gives no pair. Sampled answers win ties against these anchors, so the pairs stay on-policy where they can.
+ */
+export function safetySet(
+  set: Extract<ConstructSet, { strategy: 'safety' }>,
+  ctx: SetContext,
+  onProgress?: (done: number, total: number) => void,
+) {
+  return sampleAndPair(
+    set,
+    ctx,
+    (s, texts) => {
+      const harmful = s.truth?.shouldRefuse === true;
+      const sampled = texts.map((t) => ({ ...t, score: ruleScore(s, t.text).score, model: ctx.policyId }));
+      const reference = { id: `${s.id}#reference`, text: s.reference ?? REFUSAL, score: 1, model: 'reference' };
+      const overRefusal = { id: `${s.id}#refusal`, text: REFUSAL, score: 0, model: 'refusal' };
+      // best_worst keeps the first of equal best scores and the last of equal worst ones: anchors go where samples win
+      const scored = harmful ? [...sampled, reference] : [overRefusal, ...sampled, reference];
+      return pairResponses(s, scored, {
+        mode: 'best_worst',
+        annotator: RULE_JUDGE,
+        provenance: provenanceOf(ctx, 'safety:rule'),
+      });
+    },
+    onProgress,
+  );
+}
+
+/** The union of other sets' records (each id once), media copied into this set's store. */
+export async function mixedSet(set: Extract<ConstructSet, { strategy: 'mix' }>, ctx: SetContext) {
+  const store = new MediaStore(ctx.dir);
+  const prefs: Preference[] = [];
+  const seen = new Set<string>();
+  for (const name of set.from) {
+    const fromDir = ctx.built.get(name);
+    if (!fromDir)
+      throw new MmalignError(
+        'MMALIGN_RECIPE_SET_ORDER',
+        `set "${ctx.name}" mixes set "${name}", which is not built before it`,
+        {
+          hint: 'list the mixed sets before the mix set in construct.sets',
+        },
+      );
+    for (const p of await readPreferences(path.join(fromDir, 'preferences.jsonl'))) {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+      const copy = async (m: Preference['media']) =>
+        Promise.all(
+          m.map(async (x) => (x.kind === 'image' ? store.put(await readFile(path.join(fromDir, x.path))) : x)),
+        );
+      prefs.push({
+        ...p,
+        media: await copy(p.media),
+        ...('rejectedMedia' in p && p.rejectedMedia ? { rejectedMedia: await copy(p.rejectedMedia) } : {}),
+      } as Preference);
+    }
+  }
+  return { prefs, cost: { requests: 0, completionTokens: 0 } };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { CompareResult } from '../report/compare.ts';
 import { page } from '../report/html.ts';
 import type { BenchmarkEntry, RunMetrics } from '../report/metrics.ts';
 import { esc, groupedBarChart } from '../report/svg.ts';
+import { type BarVerdict, type Evidence, formatCheck, judgeBar, SCENARIOS, type ScenarioName } from './scenarios.ts';
 import type { AlignMethod, Recipe } from './schema.ts';
 
 /**
@@ -31,7 +32,9 @@ export interface MethodRow {
   chosenShift: number | null;
   /** the SFT-on-chosen method this row is tested against (see `controlsOf`), when it has one */
   control: string | null;
-  /** how the row fares against the main job's bar (see `BAR`); null for the baseline and for rows without a control */
+  /** the scenario whose bar judges the row (the recipe's `scenario:`) */
+  scenario: ScenarioName;
+  /** how the row fares against its scenario's bar; null for the baseline and for rows without a control */
   bar: BarVerdict | null;
 }
 
@@ -53,53 +56,18 @@ export function controlsOf(methods: Record<string, AlignMethod>, fallback?: stri
   return out;
 }
 
-/**
- * The main job's bar for "this method reduced hallucination": CHAIR-i at least 30% below both SFT and the method's
- * control, each difference significant (paired test, p < 0.05), at a cost of at most 2 points of object recall and
- * 1 point of POPE-adversarial F1 against SFT, with ≥ 95% well-formed captions.
- */
-export const BAR = { chairDrop: 0.3, alpha: 0.05, recallPts: 2, popeAdvPts: 1, wellFormed: 0.95 } as const;
-
-export interface BarVerdict {
-  chairVsBaseline: number | null;
-  chairVsControl: number | null;
-  recallPts: number | null;
-  popeAdvPts: number | null;
-  wellFormed: number | null;
-  /** every condition of `BAR` holds */
-  clears: boolean;
+/** Evidence of one seed's run for a method: the eval's values and the paired tests on its items. */
+export function rowEvidence(row: MethodRow, base: MethodRow, control: MethodRow | undefined): Evidence {
+  const of = { row, base, control } as const;
+  return {
+    value: (metric, who) => of[who]?.cells[metric]?.value ?? null,
+    p: (metric, vs) => (vs === 'base' ? row.cells[metric]?.pBaseline : row.cells[metric]?.pControl) ?? null,
+  };
 }
 
-const rel = (a: number | null | undefined, b: number | null | undefined) =>
-  a == null || b == null || b === 0 ? null : (a - b) / b;
-const pts = (a: number | null | undefined, b: number | null | undefined) =>
-  a == null || b == null ? null : (a - b) * 100;
-
-export function barVerdict(row: MethodRow, base: MethodRow, control: MethodRow): BarVerdict {
-  const c = row.cells;
-  const v = {
-    chairVsBaseline: rel(c.chair_i.value, base.cells.chair_i.value),
-    chairVsControl: rel(c.chair_i.value, control.cells.chair_i.value),
-    recallPts: pts(c.recall.value, base.cells.recall.value),
-    popeAdvPts: pts(c.pope_adversarial.value, base.cells.pope_adversarial.value),
-    wellFormed: c.well_formed.value,
-  };
-  // a hair of tolerance so that a value exactly on the bar (0.105 vs 0.15) is not lost to floating point
-  const eps = 1e-9;
-  const below = (x: number | null) => x != null && x <= -BAR.chairDrop + eps;
-  const sig = (p: number | null | undefined) => p != null && p < BAR.alpha;
-  const clears =
-    below(v.chairVsBaseline) &&
-    below(v.chairVsControl) &&
-    sig(c.chair_i.pBaseline) &&
-    sig(c.chair_i.pControl) &&
-    v.recallPts != null &&
-    v.recallPts >= -BAR.recallPts - eps &&
-    v.popeAdvPts != null &&
-    v.popeAdvPts >= -BAR.popeAdvPts - eps &&
-    v.wellFormed != null &&
-    v.wellFormed >= BAR.wellFormed;
-  return { ...v, clears };
+/** How a method fares against its scenario's bar (scenarios.ts) on one seed. */
+export function barVerdict(row: MethodRow, base: MethodRow, control: MethodRow | undefined): BarVerdict {
+  return judgeBar(row.scenario, rowEvidence(row, base, control));
 }
 
 /** Columns: key → (entry id, which number of the entry). */
@@ -113,6 +81,7 @@ export const COLUMNS = {
   pope_adversarial: { entry: 'pope/adversarial', pick: 'headline', title: 'POPE-adv F1', lowerIsBetter: false },
   attribute: { entry: 'vqa/attribute', pick: 'headline', title: 'attribute', lowerIsBetter: false },
   count: { entry: 'vqa/count', pick: 'headline', title: 'count', lowerIsBetter: false },
+  arith: { entry: 'math/arith', pick: 'headline', title: 'arith', lowerIsBetter: false },
   mc: { entry: 'mc/circular', pick: 'headline', title: 'MC (circ.)', lowerIsBetter: false },
   unsafe: { entry: 'safety/refusal', pick: 'headline', title: 'unsafe ↓', lowerIsBetter: true },
   over_refusal: {
@@ -189,13 +158,16 @@ export function methodTable(
       trainSeconds: m.objective === 'none' ? ctx.sftSeconds : (a?.wallSeconds ?? 0),
       chosenShift: a?.chosenShift ?? null,
       control,
+      scenario: m.scenario,
       bar: null,
     };
   });
   const base = rows.find((r) => r.method === ctx.baseline);
   for (const r of rows) {
     const control = rows.find((c) => c.method === r.control);
-    if (base && control && r !== base) r.bar = barVerdict(r, base, control);
+    // controls (SFT on chosen) are what methods are judged against, not judged themselves; a method without a
+    // control fails every check that needs one
+    if (base && r !== base && r.objective !== 'sft') r.bar = barVerdict(r, base, control);
   }
   return rows;
 }
@@ -215,6 +187,7 @@ export function tableText(rows: readonly MethodRow[]): string {
     'pope_adversarial',
     'attribute',
     'count',
+    'arith',
     'mc',
     'unsafe',
     'over_refusal',
@@ -242,16 +215,23 @@ export function tableText(rows: readonly MethodRow[]): string {
     "b/c: paired test against SFT (b) and against the method's SFT-on-chosen control (c: same preference data, same",
     '     steps) on the same items: * p<0.05, ** p<0.01, *** p<0.001',
     ...controlLines(rows),
-    `${BAR_TEXT}: ${
-      rows
-        .filter((r) => r.bar?.clears)
-        .map((r) => r.label)
-        .join(', ') || 'none'
-    }`,
+    ...barLines(rows),
   ].join('\n');
 }
 
-const BAR_TEXT = `clears the bar (CHAIR-i ≥ ${BAR.chairDrop * 100}% below SFT and below its control, both p < ${BAR.alpha}; recall ≥ SFT − ${BAR.recallPts} pts; well-formed ≥ ${BAR.wellFormed * 100}%; POPE-adv F1 ≥ SFT − ${BAR.popeAdvPts} pt)`;
+/** One line per scenario the rows align for: its bar and the methods that clear it. */
+export function barLines(rows: readonly Pick<MethodRow, 'label' | 'scenario' | 'bar'>[]): string[] {
+  const present = [...new Set(rows.filter((r) => r.bar).map((r) => r.scenario))];
+  return present.map(
+    (sc) =>
+      `${sc} bar (${SCENARIOS[sc].bar}): ${
+        rows
+          .filter((r) => r.scenario === sc && r.bar?.clears)
+          .map((r) => r.label)
+          .join(', ') || 'none'
+      }`,
+  );
+}
 
 /** "controls: A, B → C; D → E": which SFT-on-chosen run each method was tested against. */
 function controlLines(rows: readonly MethodRow[]): string[] {
@@ -260,6 +240,39 @@ function controlLines(rows: readonly MethodRow[]): string[] {
   for (const r of rows) if (r.control) groups.set(r.control, [...(groups.get(r.control) ?? []), r.label]);
   if (groups.size === 0) return [];
   return [`controls: ${[...groups].map(([c, ls]) => `${ls.join(', ')} → ${label.get(c) ?? c}`).join('; ')}`];
+}
+
+/**
+ * One section per scenario the methods align for: its question, its bar, and each method's checks (value, pass)
+ * with the verdict. Used by the one-seed report and, with seed-aggregate verdicts, by the multi-seed report.
+ */
+export function scenarioSections(
+  rows: readonly Pick<MethodRow, 'label' | 'scenario' | 'bar' | 'control'>[],
+  labelOf: ReadonlyMap<string, string>,
+  opts: { extraHead?: string[]; extraCells?: (label: string) => string[] } = {},
+): string[] {
+  const out: string[] = [];
+  for (const name of Object.keys(SCENARIOS) as ScenarioName[]) {
+    const judged = rows.filter((r) => r.scenario === name && r.bar);
+    if (judged.length === 0) continue;
+    const sc = SCENARIOS[name];
+    const checks = judged[0]!.bar!.checks;
+    out.push(
+      `<h2>${esc(sc.title)}</h2><p>${esc(sc.question)} Bar: ${esc(sc.bar)}.</p>`,
+      `<table><thead><tr><th>method</th><th>control</th>${checks.map((c) => `<th>${esc(c.text)}</th>`).join('')}${(opts.extraHead ?? []).map((h) => `<th>${esc(h)}</th>`).join('')}<th>clears the bar</th></tr></thead><tbody>`,
+    );
+    for (const r of judged) {
+      const cells = r.bar!.checks.map(
+        (c) =>
+          `<td class="${c.informational ? 'muted' : c.pass ? 'pass' : 'fail'}">${esc(formatCheck(c))}${c.informational ? '' : c.pass ? ' ✓' : ' ✗'}</td>`,
+      );
+      out.push(
+        `<tr><td>${esc(r.label)}</td><td>${esc(r.control ? (labelOf.get(r.control) ?? r.control) : '–')}</td>${cells.join('')}${(opts.extraCells?.(r.label) ?? []).join('')}<td>${r.bar!.clears ? '<b>yes</b>' : 'no'}</td></tr>`,
+      );
+    }
+    out.push('</tbody></table>');
+  }
+  return out;
 }
 
 export function renderRecipeReport(
@@ -294,28 +307,7 @@ export function renderRecipeReport(
     body.push(`<td>${r.pairs}</td><td>${r.trainSeconds.toFixed(0)}</td><td>${num(r.chosenShift, 2)}</td></tr>`);
   }
   body.push('</tbody></table>');
-  if (base) {
-    body.push(
-      `<h2>Hallucination change</h2><p>Each method against SFT and against its control (SFT on the chosen answers of the same preference data, same steps). ${esc(BAR_TEXT)}.</p>`,
-      '<table><thead><tr><th>method</th><th>control</th><th>CHAIR-i vs SFT</th><th>CHAIR-i vs control</th><th>recall Δ (pts)</th><th>well-formed</th><th>POPE-adv F1 Δ (pts)</th><th>clears the bar</th></tr></thead><tbody>',
-    );
-    const pct = (v: number | null | undefined) => (v == null ? '–' : `${(v * 100).toFixed(0)}%`);
-    const sig = (p: number | null | undefined) => (p == null ? '' : ` <small>(p=${p.toPrecision(2)})</small>`);
-    for (const r of rows) {
-      if (r === base) continue;
-      const b = r.bar;
-      body.push(
-        `<tr><td>${esc(r.label)}</td><td>${esc(r.control ? (labelOf.get(r.control) ?? r.control) : '–')}</td>` +
-          `<td>${pct(b?.chairVsBaseline ?? rel(r.cells.chair_i.value, base.cells.chair_i.value))}${sig(r.cells.chair_i.pBaseline)}</td>` +
-          `<td>${pct(b?.chairVsControl)}${sig(r.cells.chair_i.pControl)}</td>` +
-          `<td>${num(b?.recallPts ?? pts(r.cells.recall.value, base.cells.recall.value), 1)}</td>` +
-          `<td>${num(r.cells.well_formed.value)}</td>` +
-          `<td>${num(b?.popeAdvPts ?? pts(r.cells.pope_adversarial.value, base.cells.pope_adversarial.value), 1)}</td>` +
-          `<td>${b == null ? '–' : b.clears ? '<b>yes</b>' : 'no'}</td></tr>`,
-      );
-    }
-    body.push('</tbody></table>');
-  }
+  if (base) body.push(...scenarioSections(rows, labelOf));
   body.push('<h2>Charts</h2>');
   const series = rows.map((r) => r.label);
   const group = (label: string, key: ColumnKey) => ({

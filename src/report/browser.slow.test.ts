@@ -1,16 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../test/helpers/browser.ts';
 import { ROOT, tempDir } from '../../test/helpers/cli.ts';
 import { runSuite } from '../eval/run/runner.ts';
 import { ScriptedModel } from '../eval/run/scripted-model.ts';
 import { compareRunsCli } from './compare-cli.ts';
 
 /**
- * Opens report.html (and a compare page) in Debian chromium: every dimension's table and chart must render with a
- * non-empty box, no console error, no network request. Screenshots go to out/screenshots/.
+ * Opens report.html (and a compare page) in a real Chromium (test/helpers/browser.ts picks which): every dimension's
+ * table and chart must render with a non-empty box, no console error, no network request. Screenshots go to
+ * out/screenshots/.
  * MMALIGN_EVAL_REPORT=path/to/report.html (and MMALIGN_EVAL_COMPARE=path/to/compare.html) check given pages (e.g.
  * from `eval run` on a checkpoint) instead of ones built here from a scripted model's answers and the real scorers.
  */
@@ -53,10 +54,7 @@ describe('report.html in a browser', () => {
     }
 
     mkdirSync(SHOTS, { recursive: true });
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser = await launchChromium();
     try {
       for (const [file, shot, minCharts] of [
         [report, process.env.MMALIGN_EVAL_REPORT ? 'eval-report-given.png' : 'eval-report.png', 6],

@@ -127,3 +127,62 @@ export function groupedBarChart(
   p.push('</svg>');
   return p.join('');
 }
+
+export interface SpreadRow {
+  label: string;
+  /** one value per seed (null where the seed has none) */
+  values: readonly (number | null)[];
+  mean: number | null;
+  low?: number | null;
+  high?: number | null;
+}
+
+/**
+ * Seed spread: one row per method, a dot per seed (labelled with its seed) and the mean over seeds as a bar tick with
+ * its interval. The axis runs from 0 to `scale` (a rate: 0–1).
+ */
+export function seedSpreadChart(
+  rows: readonly SpreadRow[],
+  seeds: readonly number[],
+  opts: { title: string; scale?: number; width?: number },
+): string {
+  const W = opts.width ?? 640;
+  const labelW = 210;
+  const plotW = W - labelW - 70;
+  const rowH = 24;
+  const top = 28;
+  const H = top + rows.length * rowH + 22;
+  const scale =
+    opts.scale ??
+    Math.max(1e-9, ...rows.flatMap((r) => [...r.values, r.high ?? null].filter((v): v is number => v != null)));
+  const x = (v: number) => labelW + clamp01(v / scale) * plotW;
+  const p: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart spread" role="img" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
+    `<title>${esc(opts.title)}</title><text x="0" y="16" class="ct">${esc(opts.title)}</text>`,
+  ];
+  for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+    const gx = labelW + t * plotW;
+    p.push(
+      `<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${H - 18}" class="grid"/><text x="${gx}" y="${H - 4}" class="tick" text-anchor="middle">${(t * scale).toFixed(scale >= 1 ? 2 : 3)}</text>`,
+    );
+  }
+  rows.forEach((r, i) => {
+    const cy = top + i * rowH + rowH / 2;
+    p.push(`<text x="${labelW - 8}" y="${cy + 4}" text-anchor="end" class="lbl">${esc(r.label)}</text>`);
+    if (r.low != null && r.high != null)
+      p.push(`<path d="M${x(r.low).toFixed(1)} ${cy}H${x(r.high).toFixed(1)}" class="ci"/>`);
+    if (r.mean != null)
+      p.push(
+        `<rect x="${(x(r.mean) - 1.5).toFixed(1)}" y="${cy - 8}" width="3" height="16" fill="#111" class="mean"/>`,
+      );
+    r.values.forEach((v, s) => {
+      if (v == null) return;
+      p.push(
+        `<circle cx="${x(v).toFixed(1)}" cy="${cy}" r="4" fill="${color(s)}" fill-opacity="0.8" class="seed"><title>seed ${seeds[s]}: ${v.toFixed(3)}</title></circle>`,
+      );
+    });
+    if (r.mean != null) p.push(`<text x="${labelW + plotW + 8}" y="${cy + 4}" class="val">${r.mean.toFixed(3)}</text>`);
+  });
+  p.push('</svg>');
+  return p.join('');
+}

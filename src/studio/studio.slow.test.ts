@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../test/helpers/browser.ts';
 import { ROOT, tempDir } from '../../test/helpers/cli.ts';
 import { Preference, validateRecord } from '../schema/index.ts';
 import { importRecords } from './server/import.ts';
@@ -11,8 +12,9 @@ import { createUser } from './server/users.ts';
 import { writeJudgePairs, writeSampleSet } from './testkit.ts';
 
 /**
- * The studio end to end in Debian's Chromium: two annotators label pairwise, ranking and segment-correction tasks,
- * alice with the keyboard only, bob with the mouse; an admin reads agreement, adjudicates and exports.
+ * The studio end to end in a real Chromium (test/helpers/browser.ts picks which): two annotators label pairwise,
+ * ranking and segment-correction tasks, alice with the keyboard only, bob with the mouse; an admin reads agreement,
+ * adjudicates and exports.
  */
 const SHOTS = path.join(ROOT, 'out/screenshots');
 let tmp: ReturnType<typeof tempDir>;
@@ -41,10 +43,7 @@ beforeAll(async () => {
   importRecords(db, dir, writeSampleSet(path.join(tmp.dir, 'bn'), 1, 1), { type: 'binary' });
   for (const u of ['alice', 'bob']) tok[u] = createUser(db, u, 'annotator').token;
   tok.admin = createUser(db, 'root', 'admin').token;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

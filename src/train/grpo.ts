@@ -33,6 +33,7 @@ import {
 import { fileSha256, resolveSamplesFile, sampleImagePath } from './data.ts';
 import { generateParallel, type ReplicaPool, withTrainingPool } from './parallel/index.ts';
 import { unitHash } from './pref-data.ts';
+import { type ReplayOptions, withReplay } from './replay.ts';
 import type { RewardFn } from './rewards.ts';
 
 /**
@@ -165,6 +166,8 @@ export interface GrpoRunOptions {
    * prompt, so they do not depend on this); default 1 = all on this thread. The update itself stays on this thread.
    */
   workers?: number;
+  /** λ · SFT loss on a batch of the SFT mixture at every step, against forgetting (replay.ts) */
+  replay?: ReplayOptions;
 }
 
 export async function evaluateGreedy(
@@ -291,7 +294,7 @@ async function runGrpo(opts: GrpoRunOptions, pool: ReplicaPool | undefined): Pro
     const refTok = tf.tidy(() => responseLogprobs(reference, items).tokenLogps);
     let objMetrics: Record<string, number> = {};
     const lr = lrAt(step, config.steps, config.optim);
-    const r = trainStep(opt, lr, () => {
+    const r = trainStep(opt, lr, (report) => {
       const s = responseLogprobs(model, items);
       const out = entry.fn(
         {
@@ -304,7 +307,7 @@ async function runGrpo(opts: GrpoRunOptions, pool: ReplicaPool | undefined): Pro
         config.params,
       );
       objMetrics = out.metrics;
-      return out.loss;
+      return withReplay(out.loss, model, opts.replay, step, report);
     });
     refTok.dispose();
     pool?.setWeights(readFlat(opt.params));
@@ -318,6 +321,7 @@ async function runGrpo(opts: GrpoRunOptions, pool: ReplicaPool | undefined): Pro
       lr,
       gradNorm: r.gradNorm,
       ...objMetrics,
+      ...r.metrics,
       'samples/accuracy': correct / (P * G),
       'samples/length': items.reduce((a, it) => a + it.response.split(/\s+/).filter(Boolean).length, 0) / items.length,
     };

@@ -35,6 +35,7 @@ export {
 } from './grpo.ts';
 export { PrefConfig, type PrefConfigInput, type PrefResult, type PrefRunOptions, trainPreference } from './pref.ts';
 export { loadPrefData, type PrefData, type PrefExample } from './pref-data.ts';
+export { type ReplayOptions, replayBatch, replayExamples, replayLoss, withReplay } from './replay.ts';
 export { makeReward, REWARD_NAMES, REWARDS, type RewardName } from './rewards.ts';
 export { loadRewardModel, RmConfig, type RmConfigInput, scoreWithRewardModel, trainRewardModel } from './rm.ts';
 export {

@@ -41,6 +41,7 @@ import {
   usableExamples,
 } from './pref-batch.ts';
 import { type PrefExample, unitHash } from './pref-data.ts';
+import { type ReplayOptions, withReplay } from './replay.ts';
 
 /**
  * Offline preference training of the embedded VLM with any objective of the table (pairs, image pairs with a
@@ -127,6 +128,8 @@ export interface PrefRunOptions {
    * across them, and each step's rows too (parallel/step.ts parallelLogpStep: exact for any objective)
    */
   workers?: number;
+  /** λ · SFT loss on a batch of the SFT mixture at every step, against forgetting (replay.ts) */
+  replay?: ReplayOptions;
 }
 
 function splitEval(examples: readonly PrefExample[], fraction: number, seed: number) {
@@ -424,9 +427,14 @@ async function runPreference(opts: PrefRunOptions, pool: ReplicaPool | undefined
       if (chosenShift) objMetrics['logps/chosen_shift'] = chosenShift.dataSync()[0]!;
       return out.loss;
     };
-    const r = pool
-      ? await parallelLogpStep(pool, opt, model, lr, rowItems(rows), objective)
-      : trainStep(opt, lr, () => objective());
+    // the data-parallel step differentiates the objective through the gathered log-probs only: a step with a replay
+    // term (a loss on other rows) runs on this thread, and the helpers get its weights
+    const replaying = !!opts.replay && opts.replay.weight > 0 && opts.replay.examples.length > 0;
+    const r =
+      pool && !replaying
+        ? await parallelLogpStep(pool, opt, model, lr, rowItems(rows), objective)
+        : trainStep(opt, lr, (report) => withReplay(objective(), model, opts.replay, step, report));
+    if (pool && replaying) pool.setWeights(opt.values ?? readFlat(params));
     if (objMetrics['bco/delta'] !== undefined) {
       running.bcoSum += objMetrics['bco/delta'];
       running.bcoCount += 1;

@@ -24,7 +24,7 @@ describe('mmalign export (real bin)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      'llamafactory / mpo (pref_loss: sigmoid + pref_bco_weight + pref_ftx): 10 records → 9 candidate rows',
+      'llamafactory 0.9.5 / mpo (pref_loss: sigmoid + pref_bco_weight + pref_ftx): 10 records → 9 candidate rows',
     );
     expect(r.stdout).toContain('kept 7, fixed 2, dropped 4');
     expect(r.stdout).toContain('dropped p-imgpair (line 4)');
@@ -51,6 +51,35 @@ describe('mmalign export (real bin)', () => {
     expect(r.stderr).toContain('engines that support image_dpo: swift');
   });
 
+  it('--engine-version picks the release line: OpenRLHF 0.9 flat flags and train_kto, 0.11 refuses kto', () => {
+    const out = path.join(tmp.dir, 'or-09-kto');
+    const args = ['export', '--engine', 'openrlhf', '--objective', 'kto', '--model', 'm', INPUT];
+    const old = runCli([...args, out, '--engine-version', '0.9']);
+    expect(old.stderr).toBe('');
+    expect(old.code).toBe(0);
+    expect(old.stdout).toContain('openrlhf 0.9 / kto (train_kto)');
+    const launch = readFileSync(path.join(out, 'launch.sh'), 'utf8');
+    expect(launch).toContain('--module openrlhf.cli.train_kto \\\n  --pretrain m \\\n');
+    expect(launch).toContain('# Targets OpenRLHF before v0.10.0, flat flags, --engine-version 0.9');
+    const now = runCli([...args, path.join(tmp.dir, 'or-011-kto')]);
+    expect(now.code).toBe(1);
+    expect(now.stderr).toContain(
+      'objective "kto" is not supported by openrlhf 0.11: OpenRLHF 0.10 removed train_kto.py',
+    );
+    expect(now.stderr).toContain('closest objective openrlhf supports is "dpo"');
+    expect(now.stderr).toContain('openrlhf --engine-version 0.9 supports kto');
+    const unknown = runCli([...args, path.join(tmp.dir, 'x2'), '--engine-version', '0.7']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no supported openrlhf line covers "0.7"');
+    expect(unknown.stderr).toContain('0.11 (>= 0.10.0, < 0.12.0), 0.9 (>= 0.8.0, < 0.10.0)');
+  });
+
+  it('--help lists the engine lines from the version tables', () => {
+    const r = runCli(['export', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.replace(/\s+/g, ' ')).toContain('trl 1.9 | llamafactory 0.9.5 | swift 4, 3 | openrlhf 0.11, 0.9');
+  });
+
   it('--dry-run --json prints the report and writes nothing', () => {
     const out = path.join(tmp.dir, 'dry');
     const r = runCli([
@@ -68,6 +97,7 @@ describe('mmalign export (real bin)', () => {
     ]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
+    expect([report.engineVersion, report.engineRelease]).toEqual(['0.11', 'v0.11.0']);
     expect(report.kept).toBe(1);
     expect(report.droppedByReason.media_kind_unsupported).toBe(7);
     expect(existsSync(out)).toBe(false);

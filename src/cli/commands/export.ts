@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { ENGINE_NAMES, versionIds } from '../../export/engines.ts';
 import { MmalignError } from '../../util/errors.ts';
 
 /**
  * `mmalign export`: hand a preference set to TRL, LLaMA-Factory, ms-swift or OpenRLHF. Names for --engine,
- * --objective and --rankings come from the export module's tables, so help and errors list what exists.
+ * --engine-version, --objective and --rankings come from the export module's tables, so help and errors list what
+ * exists.
  */
 export function register(program: Command): void {
   program
@@ -14,6 +16,10 @@ export function register(program: Command): void {
     .argument('<data>', 'preference records (.jsonl, or a .json array)')
     .argument('<out>', 'output folder (created; must be empty)')
     .requiredOption('--engine <name>', 'trl | llamafactory | swift | openrlhf')
+    .option(
+      '--engine-version <v>',
+      `engine release line to write for, or a release inside one (default: the first listed): ${ENGINE_NAMES.map((e) => `${e} ${versionIds(e).join(', ')}`).join(' | ')}`,
+    )
     .requiredOption('--objective <name>', 'mmalign objective (see docs/engines.md for what each engine supports)')
     .requiredOption('--model <hf_id>', 'model the config trains, e.g. Qwen/Qwen2-VL-7B-Instruct')
     .option('--max-length <n>', 'sequence limit: rows that would be truncated are dropped (needs --tokenizer)', toInt)
@@ -42,6 +48,7 @@ export function register(program: Command): void {
         );
       const res = await runExport({
         engine: engine as (typeof ENGINE_NAMES)[number],
+        engineVersion: o.engineVersion as string | undefined,
         objective: String(o.objective),
         model: String(o.model),
         data,
@@ -70,7 +77,7 @@ export function register(program: Command): void {
         return;
       }
       const lines = [
-        `${r.engine} / ${r.objective} (${r.engineOption}): ${r.records} records → ${r.candidates} candidate rows`,
+        `${r.engine} ${r.engineVersion} / ${r.objective} (${r.engineOption}): ${r.records} records → ${r.candidates} candidate rows`,
         `  kept ${r.kept}, fixed ${r.fixed.length}, dropped ${r.dropped.length}`,
         ...Object.entries(r.droppedByReason).map(([k, n]) => `    ${n} × ${k}`),
         ...r.dropped.slice(0, 20).map((d) => `  dropped ${d.id} (line ${d.line}): ${d.detail}`),

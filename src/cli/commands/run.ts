@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { createProgress, type Progress } from '../progress.ts';
 
 export const DEFAULT_RECIPE = 'recipes/shapes-hallucination.yaml';
@@ -14,11 +14,16 @@ export function register(program: Command): void {
     .option('--quick', "merge the recipe's quick: block (tiny sizes, for a smoke test)")
     .option('--out <dir>', 'run directory (default: runs/<recipe name>[-quick])')
     .option(
+      '--seeds <list>',
+      "run the chain once per seed (comma-separated, e.g. 1,2,3,4,5) and aggregate them; default: the recipe's seeds:, else its seed:",
+      parseSeeds,
+    )
+    .option(
       '--workers <n>',
       'replicas on worker threads for training, sampling and evaluation (default: the number of cores)',
     )
-    .action(async (file: string, opts: { quick?: boolean; out?: string; workers?: string }) => {
-      const { loadRecipe, runRecipe } = await import('../../recipe/index.ts');
+    .action(async (file: string, opts: { quick?: boolean; out?: string; seeds?: number[]; workers?: string }) => {
+      const { loadRecipe, runRecipe, runRecipeSeeds } = await import('../../recipe/index.ts');
       const { parseWorkers, setSamplingWorkers } = await import('../../train/parallel/index.ts');
       const workers = parseWorkers(opts.workers);
       setSamplingWorkers(workers);
@@ -26,30 +31,46 @@ export function register(program: Command): void {
       const out = opts.out ?? recipe.out ?? path.join('runs', `${recipe.name}${opts.quick ? '-quick' : ''}`);
       const t0 = Date.now();
       let bar: { stage: string; p: Progress } | undefined;
-      const result = await runRecipe(recipe, {
-        out,
-        workers,
-        events: {
-          stage: (name, state, seconds) => {
-            if (state === 'start') return;
-            bar?.p.stop();
-            bar = undefined;
-            process.stderr.write(
-              `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${name}: ${state === 'cached' ? 'cached' : `done in ${seconds?.toFixed(1)} s`}\n`,
-            );
-          },
-          progress: (stage, done, total, info) => {
-            if (bar?.stage !== stage) {
-              bar?.p.stop();
-              bar = { stage, p: createProgress(stage, total, { intervalMs: 10_000 }) };
-            }
-            bar.p.update(done, info);
-          },
+      const seeds = opts.seeds ?? recipe.seeds;
+      const events = {
+        stage: (name: string, state: 'start' | 'cached' | 'done', seconds?: number) => {
+          if (state === 'start') return;
+          bar?.p.stop();
+          bar = undefined;
+          process.stderr.write(
+            `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${name}: ${state === 'cached' ? 'cached' : `done in ${seconds?.toFixed(1)} s`}\n`,
+          );
         },
-      });
+        progress: (stage: string, done: number, total: number, info?: Record<string, number>) => {
+          if (bar?.stage !== stage) {
+            bar?.p.stop();
+            bar = { stage, p: createProgress(stage, total, { intervalMs: 10_000 }) };
+          }
+          bar.p.update(done, info);
+        },
+        log: (line: string) => {
+          if (!line.startsWith('seed ')) return;
+          bar?.p.stop();
+          bar = undefined;
+          process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
+        },
+      };
+      const result = seeds
+        ? await runRecipeSeeds(recipe, seeds, { out, events, workers })
+        : await runRecipe(recipe, { out, events, workers });
       bar?.p.stop();
       process.stdout.write(
         `\n${result.table}\n\nreport: ${result.reportPath}\nmetrics: ${result.metricsPath}\ntotal: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
       );
     });
+}
+
+/** `--seeds 1,2,3`: distinct integers, at least one. */
+function parseSeeds(value: string): number[] {
+  const parts = value.split(',').map((p) => p.trim());
+  const seeds = parts.map(Number);
+  if (parts.length === 0 || parts.some((p) => !/^-?\d+$/.test(p)))
+    throw new InvalidArgumentError(`"${value}" is not a comma-separated list of integer seeds (e.g. 1,2,3)`);
+  if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError(`seeds repeat in "${value}"`);
+  return seeds;
 }

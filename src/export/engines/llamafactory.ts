@@ -7,6 +7,7 @@ import {
   mediaName,
   mediaOfKind,
   TRAIN_DEFAULTS,
+  versionLine,
   type WriterContext,
   yamlSections,
 } from '../plan.ts';
@@ -137,6 +138,7 @@ export function lfYaml(ctx: WriterContext<'llamafactory'>): string {
   return yamlSections(
     [
       `mmalign export for LLaMA-Factory: objective ${ctx.objective} → ${r.engineName}`,
+      ...versionLine('LLaMA-Factory', ctx.version).map((l) => l.slice(2)),
       'run: llamafactory-cli train llamafactory_train.yaml (launch.sh adds multi-node settings)',
     ],
     [
@@ -202,7 +204,11 @@ export async function planLlamaFactory(ctx: WriterContext<'llamafactory'>): Prom
   const cols = lfColumns(ctx.units);
   const rows = await Promise.all(ctx.units.map((u) => lfRow(u, stage, cols)));
   const launch = [
-    ...launchPreamble(`mmalign export: LLaMA-Factory stage ${stage}, objective ${ctx.objective}`),
+    ...launchPreamble(
+      `mmalign export: LLaMA-Factory stage ${stage}, objective ${ctx.objective}`,
+      [],
+      versionLine('LLaMA-Factory', ctx.version),
+    ),
     '# FORCE_TORCHRUN makes llamafactory-cli start torchrun with the node settings below (DeepSpeed ZeRO-3 from',
     '# ds_z3_config.json, named in the YAML).',
     'FORCE_TORCHRUN=1 NNODES="$NNODES" NODE_RANK="$NODE_RANK" NPROC_PER_NODE="$GPUS_PER_NODE" \\',

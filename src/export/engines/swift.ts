@@ -8,6 +8,7 @@ import {
   mediaOfKind,
   shellFlags,
   TRAIN_DEFAULTS,
+  versionLine,
   type WriterContext,
 } from '../plan.ts';
 import type { ReadyUnit } from '../preflight.ts';
@@ -20,9 +21,13 @@ import { adapterPairRow } from './bridge.ts';
  * Paths are relative to the export folder; launch.sh runs from there.
  */
 
-/** Pairs (and image pairs) go through the io ms-swift adapter; KTO rows are `messages` + `label` + media. */
-export async function swiftRow(u: ReadyUnit): Promise<Record<string, unknown>> {
-  if (u.kind === 'pair') return adapterPairRow('swift', u, (m) => `data/${mediaName(m)}`);
+/**
+ * Pairs (and image pairs) go through the io ms-swift adapter; KTO rows are `messages` + `label` + media. `margin` is
+ * an RM field in ms-swift (a DPO row would pass it into the DPO forward), so only rm rows keep it.
+ */
+export async function swiftRow(u: ReadyUnit, rlhfType: string): Promise<Record<string, unknown>> {
+  if (u.kind === 'pair')
+    return adapterPairRow('swift', rlhfType === 'rm' ? u : { ...u, margin: undefined }, (m) => `data/${mediaName(m)}`);
   const messages = u.prompt.map((m) => ({ role: m.role, content: inlineText(m) }));
   const row: Record<string, unknown> = {
     id: u.id,
@@ -36,7 +41,7 @@ export async function swiftRow(u: ReadyUnit): Promise<Record<string, unknown>> {
   return row;
 }
 
-/** The `swift rlhf` flags, in launch order (names checked against ENGINES.swift.keys.rlhf). */
+/** The `swift rlhf` flags, in launch order (checked against the version's facts file by src/export/facts.test.ts). */
 export function swiftFlags(
   ctx: WriterContext<'swift'>,
 ): [string, string | number | boolean | readonly (string | number)[] | undefined][] {
@@ -52,7 +57,7 @@ export function swiftFlags(
     ['beta', pref ? (ctx.beta ?? (r.rlhf_type === 'simpo' ? undefined : 0.1)) : undefined],
     ['rpo_alpha', r.flags.rpo_alpha],
     ['label_smoothing', r.flags.label_smoothing],
-    ['train_type', 'lora'],
+    [ctx.version.tunerFlag, 'lora'],
     ['lora_rank', 8],
     ['lora_alpha', 32],
     ['target_modules', 'all-linear'],
@@ -77,10 +82,14 @@ export function swiftFlags(
 }
 
 export async function planSwift(ctx: WriterContext<'swift'>): Promise<ExportPlan> {
-  const rows = await Promise.all(ctx.units.map(swiftRow));
+  const rows = await Promise.all(ctx.units.map((u) => swiftRow(u, ctx.recipe.rlhf_type)));
   const flags = shellFlags(swiftFlags(ctx));
   const launch = [
-    ...launchPreamble(`mmalign export: ms-swift rlhf_type ${ctx.recipe.rlhf_type}, objective ${ctx.objective}`),
+    ...launchPreamble(
+      `mmalign export: ms-swift rlhf_type ${ctx.recipe.rlhf_type}, objective ${ctx.objective}`,
+      [],
+      versionLine('ms-swift', ctx.version),
+    ),
     '# ms-swift reads the node settings from these variables (torchrun under the hood); --deepspeed zero3 shards',
     '# the model over all GPUs (zero2 or removing it gives plain DDP).',
     'NNODES="$NNODES" NODE_RANK="$NODE_RANK" NPROC_PER_NODE="$GPUS_PER_NODE" \\',

@@ -9,6 +9,7 @@ import {
   mediaOfKind,
   partsOf,
   TRAIN_DEFAULTS,
+  versionLine,
   type WriterContext,
   yamlScalar,
   yamlSections,
@@ -22,6 +23,12 @@ import { adapterPairRow } from './bridge.ts';
  * rlaif-v_formatted); unpaired rows (`prompt` / `completion` / `label`) for KTOTrainer. A small script loads them
  * (paths → `datasets.Image`) and runs DPOTrainer or KTOTrainer with the DPOConfig / KTOConfig in trl_config.yaml.
  */
+
+/**
+ * KTOTrainer estimates its KL term from the other rows of the same device batch and refuses a per-device batch of 1
+ * ("Actual (not effective) batch size must be > 1"): KTO gets 2 × 4 accumulation, the same effective batch as DPO.
+ */
+export const TRL_KTO_BATCH = { perDeviceBatchSize: 2, gradientAccumulation: 4 } as const;
 
 type TrlPart = { type: 'text'; text: string } | { type: 'image' };
 
@@ -172,7 +179,16 @@ export function trlArgs(
     save_steps: TRAIN_DEFAULTS.saveSteps,
     report_to: 'none',
   };
-  if (r.trainer === 'kto') return { beta: ctx.beta ?? 0.1, max_length: ctx.maxLength, ...common };
+  // keep_start for KTO too: its default keep_end is deprecated and refused for vision models.
+  if (r.trainer === 'kto')
+    return {
+      beta: ctx.beta ?? 0.1,
+      max_length: ctx.maxLength,
+      truncation_mode: 'keep_start',
+      ...common,
+      per_device_train_batch_size: TRL_KTO_BATCH.perDeviceBatchSize,
+      gradient_accumulation_steps: TRL_KTO_BATCH.gradientAccumulation,
+    };
   const out: Record<string, string | number | boolean | readonly (string | number)[]> = {
     loss_type: r.config.loss_type ?? ['sigmoid'],
   };
@@ -190,6 +206,7 @@ export async function planTrl(ctx: WriterContext<'trl'>): Promise<ExportPlan> {
     yamlSections(
       [
         `mmalign export for TRL: objective ${ctx.objective} → ${ctx.recipe.engineName}`,
+        ...versionLine('TRL', ctx.version).map((l) => l.slice(2)),
         `read by train_trl.py; "args" are ${ctx.recipe.trainer === 'kto' ? 'KTOConfig' : 'DPOConfig'} keyword arguments (trl/trainer/${ctx.recipe.trainer}_config.py)`,
       ],
       [['model', { model_name_or_path: ctx.model, trainer: ctx.recipe.trainer }]],
@@ -203,6 +220,7 @@ export async function planTrl(ctx: WriterContext<'trl'>): Promise<ExportPlan> {
     ...launchPreamble(
       `mmalign export: TRL ${ctx.recipe.trainer === 'kto' ? 'KTOTrainer' : 'DPOTrainer'}, objective ${ctx.objective}`,
       [envDefault('DIST_CONFIG', 'accelerate_zero3.yaml', 'or accelerate_fsdp.yaml')],
+      versionLine('TRL', ctx.version),
     ),
     'accelerate launch --config_file "$DIST_CONFIG" \\',
     '  --num_machines "$NNODES" --machine_rank "$NODE_RANK" \\',

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # mmalign export: ms-swift rlhf_type dpo, objective mpo
+# Targets ms-swift v4.4.3, --engine-version 4; install: pip install ms-swift==4.4.3 deepspeed
 # Cluster settings: edit the defaults here or set them in the environment (multi-node: run this script on
 # every node with the same MASTER_ADDR/MASTER_PORT and NODE_RANK = 0..NNODES-1).
 set -euo pipefail
@@ -21,7 +22,7 @@ swift rlhf \
   --loss_type sigmoid bco_pair sft \
   --loss_weights 0.8 0.2 1 \
   --beta 0.1 \
-  --train_type lora \
+  --tuner_type lora \
   --lora_rank 8 \
   --lora_alpha 32 \
   --target_modules all-linear \
