@@ -3,7 +3,6 @@ import {
   disposeVlm,
   EOS,
   encodeItem,
-  generateText,
   initTf,
   loadCheckpoint,
   loadImageRgb,
@@ -12,6 +11,7 @@ import {
   type Vlm,
 } from '../nn/index.ts';
 import { type MediaRef, promptText, type Sample } from '../schema/index.ts';
+import { generateParallel, samplingPool } from '../train/parallel/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import type {
   CallContext,
@@ -105,7 +105,8 @@ export class EmbeddedModel implements VisionLanguageModel {
     );
     if (ctx?.signal?.aborted) throw new MmalignError('MMALIGN_ABORTED', 'generation aborted');
     ready.sort((a, b) => a.index - b.index);
-    const outs = generateText(this.vlm, ready, {
+    // split across the replicas `--workers` asked for (same output for any number: seeds are per sample)
+    const outs = await generateParallel(await samplingPool(), this.vlm, ready, {
       n: params.n,
       temperature: params.temperature,
       topP: params.topP,

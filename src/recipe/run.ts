@@ -78,6 +78,7 @@ export async function runRecipe(
     out?: string;
     events?: RecipeEvents /** where the report goes (default: out); stages stay in out */;
     resultsDir?: string;
+    workers?: number;
   } = {},
 ): Promise<RecipeResult> {
   const out = path.resolve(opts.out ?? recipe.out ?? path.join('runs', recipe.name));
@@ -168,6 +169,7 @@ export async function runRecipe(
       train: data.examples,
       outDir: ckpt,
       resume: true,
+      workers: opts.workers,
       data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
       onProgress: (p) => ev.progress?.('sft', p.step, p.totalSteps, { loss: p.loss, 'tok/s': p.tokensPerSec }),
     });
@@ -344,6 +346,7 @@ export async function runRecipe(
       eval: data.prompts.slice(0, 32),
       outDir: path.join(dir, 'checkpoint'),
       resume: true,
+      workers: opts.workers,
       data: { path: data.file, sha256: data.sha256, samples: data.prompts.length },
       onProgress: (p) => {
         completionTokens += Math.round((p.metrics['samples/length'] ?? 0) * o.promptsPerStep * o.groupSize);
@@ -385,6 +388,7 @@ export async function runRecipe(
       replay: await replayFor(m),
       outDir: dir,
       resume: true,
+      workers: opts.workers,
       data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
       onProgress: (p) => ev.progress?.(`align-${name}`, p.step, p.totalSteps, { loss: p.loss }),
     });
@@ -579,7 +583,7 @@ export interface SeedsResult {
 export async function runRecipeSeeds(
   recipe: Recipe,
   seeds: readonly number[],
-  opts: { out?: string; events?: RecipeEvents } = {},
+  opts: { out?: string; events?: RecipeEvents; workers?: number } = {},
 ): Promise<SeedsResult> {
   if (new Set(seeds).size !== seeds.length)
     throw new MmalignError('MMALIGN_RECIPE_SEEDS', `seeds repeat: ${seeds.join(', ')}`, {
@@ -590,7 +594,10 @@ export async function runRecipeSeeds(
   for (const seed of seeds) {
     opts.events?.log?.(`seed ${seed}`);
     perSeed.push(
-      await runRecipe({ ...recipe, seed }, { out, events: opts.events, resultsDir: path.join(out, `seed-${seed}`) }),
+      await runRecipe(
+        { ...recipe, seed },
+        { out, events: opts.events, resultsDir: path.join(out, `seed-${seed}`), workers: opts.workers },
+      ),
     );
   }
   const aggregate = aggregateSeeds(

@@ -60,6 +60,8 @@ export class AdamW {
   readonly cfg: OptimConfig;
   /** updates applied so far (t of the bias correction) */
   t = 0;
+  /** every parameter's value after the last update, flat in params order (what data-parallel replicas are sent) */
+  values: Float32Array | undefined;
   /** m and v of every parameter, flattened and concatenated in params order */
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
@@ -98,14 +100,28 @@ export class AdamW {
    * update. Call inside tf.tidy. Returns the pre-clipping global norm as a scalar tensor (read it later: no sync).
    */
   apply(grads: tf.NamedTensorMap, lr: number): tf.Scalar {
-    const { beta1: b1, beta2: b2, eps, weightDecay, gradClip } = this.cfg;
-    this.t += 1;
     // a weight the loss did not touch (e.g. noImage when no image was dropped) has no gradient: use zeros
-    const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
     const gs = this.params.map(([, p]) => grads[p.name] ?? tf.zerosLike(p));
     // per-tensor sums, then their sum: the same float32 rounding as the unfused optimiser had (runs reproduce)
     const norm = tf.sqrt(tf.addN(gs.map((x) => tf.sum(tf.square(x))))) as tf.Scalar;
-    const g = flat(gs);
+    this.update(flatten(gs), norm, lr);
+    return norm;
+  }
+
+  /**
+   * `apply` for a gradient already flat in params order (the sum of data-parallel shards): its norm is one sum over
+   * the vector (float32 rounding differs from `apply`'s per-tensor sums; cutting the vector into tensors to match
+   * would cost more than the rest of the update on wasm). Call inside tf.tidy; returns the pre-clipping norm.
+   */
+  applyFlat(g: tf.Tensor1D, lr: number): tf.Scalar {
+    const norm = tf.sqrt(tf.sum(tf.square(g))) as tf.Scalar;
+    this.update(g, norm, lr);
+    return norm;
+  }
+
+  private update(g: tf.Tensor, norm: tf.Scalar, lr: number): void {
+    const { beta1: b1, beta2: b2, eps, weightDecay, gradClip } = this.cfg;
+    this.t += 1;
     // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), clamped to 1
     const gc = gradClip > 0 ? tf.mul(g, tf.minimum(1, tf.div(gradClip, tf.add(norm, 1e-6)))) : g;
     const m = tf.add(tf.mul(this.m, b1), tf.mul(gc, 1 - b1));
@@ -113,7 +129,7 @@ export class AdamW {
     this.m.assign(m);
     this.v.assign(v);
     const update = tf.div(tf.div(m, 1 - b1 ** this.t), tf.add(tf.sqrt(tf.div(v, 1 - b2 ** this.t)), eps));
-    const p = flat(this.params.map(([, w]) => w));
+    const p = flatten(this.params.map(([, w]) => w));
     // factor 1 − lr·λ (rounded once, as a scalar would be) on decayed weights, exactly 1 elsewhere
     const decayed =
       weightDecay > 0 ? tf.mul(p, tf.add(tf.mul(this.decayMask, 1 - lr * weightDecay), this.keepMask)) : p;
@@ -121,7 +137,7 @@ export class AdamW {
     this.params.forEach(([, w], i) => {
       w.assign(tf.tensor(this.part(next, i), w.shape, 'float32'));
     });
-    return norm;
+    this.values = next;
   }
 
   /** m.<name> and v.<name> per parameter, shaped like it (new tensors: the caller disposes them). */
@@ -168,6 +184,8 @@ export class AdamW {
   }
 }
 
+const flatten = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => tf.reshape(t, [-1])));
+
 /** Trainable weights of a model in checkpoint order. */
 export function trainableWeights(m: Vlm): [string, tf.Variable][] {
   return namedWeights(m.weights).filter(([, v]) => v.trainable);
@@ -212,6 +230,115 @@ export function trainStep(
     metrics[n] = values[i + 2] as number;
   });
   return { loss: values[0] as number, gradNorm: values[1] as number, metrics };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// data-parallel pieces: a shard's gradient as one flat vector, and one update from the sum of the shards' vectors
+
+/** Where each parameter starts in a flat vector of all of them (params order), and the total length. */
+export function flatLayout(params: readonly [string, tf.Variable][]): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const [, p] of params) {
+    offsets.push(total);
+    total += p.size;
+  }
+  return { offsets, total };
+}
+
+export interface ShardGradient {
+  /** this shard's part of the loss (shards' parts sum to the global loss) */
+  loss: number;
+  /** d loss / d params, flattened in params order; zeros for weights the loss does not reach */
+  grads: Float32Array;
+  /** metrics reported by the loss function, as in `trainStep` */
+  metrics: Record<string, number>;
+}
+
+/**
+ * Loss and gradients of one shard of a batch, no update: the data-parallel half of `trainStep`. The shard's loss
+ * must be its additive part of the global objective (e.g. its token NLL sum over the whole batch's token count), so
+ * the shards' gradients sum to the global gradient.
+ */
+export function shardGradient(
+  params: readonly [string, tf.Variable][],
+  lossFn: (report: (name: string, t: tf.Tensor) => void) => tf.Scalar,
+): ShardGradient {
+  const names: string[] = [];
+  const reported: tf.Tensor[] = [];
+  const [packed, ...perParam] = tf.tidy(() => {
+    const report = (name: string, t: tf.Tensor) => {
+      names.push(name);
+      reported.push(tf.keep(tf.cast(tf.reshape(t, []), 'float32')));
+    };
+    const { value, grads } = tf.variableGrads(
+      () => lossFn(report),
+      params.map(([, v]) => v),
+    );
+    // not one tf.concat: on wasm it cost ~10 ms for the default model's 40 tensors, 40 reads cost < 1 ms
+    return [tf.stack([value, ...reported]), ...params.map(([, p]) => grads[p.name] ?? tf.zerosLike(p))];
+  });
+  for (const r of reported) r.dispose();
+  const values = packed.dataSync();
+  packed.dispose();
+  const { offsets, total } = flatLayout(params);
+  const grads = new Float32Array(total);
+  perParam.forEach((g, i) => {
+    grads.set(g.dataSync() as Float32Array, offsets[i]);
+    g.dispose();
+  });
+  const metrics: Record<string, number> = {};
+  names.forEach((n, i) => {
+    metrics[n] = values[i + 1] as number;
+  });
+  return { loss: values[0] as number, grads, metrics };
+}
+
+/**
+ * Sums shard results in shard order (float32 adds, so a given N always rounds the same way): the global loss,
+ * gradient and metrics (summed too: shards report additive parts, as they do of the loss).
+ */
+export function sumShards(shards: readonly ShardGradient[]): ShardGradient {
+  const [first, ...rest] = shards as [ShardGradient, ...ShardGradient[]];
+  const grads = Float32Array.from(first.grads);
+  const metrics = { ...first.metrics };
+  let loss = first.loss;
+  for (const s of rest) {
+    loss += s.loss;
+    for (let i = 0; i < grads.length; i++) grads[i] = (grads[i] as number) + (s.grads[i] as number);
+    for (const [k, v] of Object.entries(s.metrics)) metrics[k] = (metrics[k] ?? 0) + v;
+  }
+  return { loss, grads, metrics };
+}
+
+/** One AdamW update (clip included) from a flat gradient in the optimizer's params order; returns the pre-clip norm. */
+export function applyFlatGradient(opt: AdamW, flat: Float32Array, lr: number): number {
+  const norm = tf.tidy(() => opt.applyFlat(tf.tensor1d(flat), lr));
+  const value = norm.dataSync()[0] as number;
+  norm.dispose();
+  return value;
+}
+
+/** The values of `params`, flattened in order (what replicas are sent after an update). */
+export function readFlat(params: readonly [string, tf.Variable][]): Float32Array {
+  const { offsets, total } = flatLayout(params);
+  const out = new Float32Array(total);
+  params.forEach(([, p], i) => {
+    out.set(p.dataSync() as Float32Array, offsets[i]);
+  });
+  return out;
+}
+
+/** Sets `params` from a flat vector laid out as `readFlat` writes it. */
+export function assignFlat(params: readonly [string, tf.Variable][], flat: Float32Array): void {
+  const { offsets, total } = flatLayout(params);
+  if (flat.length !== total) throw new Error(`flat weights have ${flat.length} values, the params need ${total}`);
+  params.forEach(([, p], i) => {
+    const at = offsets[i] as number;
+    const value = tf.tensor(flat.slice(at, at + p.size), p.shape, 'float32');
+    p.assign(value);
+    value.dispose();
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -87,6 +87,29 @@ describe('online GRPO / RLOO', () => {
     disposeVlm(model);
     disposeVlm(reference);
   });
+
+  it('with 2 workers (rollouts and evals split across replicas) the run is bit-identical to 1 worker', async () => {
+    const ckpt = path.join(tmp.dir, 'tiny-w');
+    await saveCheckpoint(ckpt, tinyModel(5));
+    const run = async (workers: number) => {
+      const model = await loadCheckpoint(ckpt);
+      const reference = await loadCheckpoint(ckpt, { trainable: false });
+      const r = await trainGrpo({
+        config: { steps: 6, promptsPerStep: 5, groupSize: 4, maxTokens: 4, evalEvery: 3, evalFraction: 0.3 },
+        model,
+        reference,
+        reward: makeReward(['verifiable']).fn,
+        train: redPrompts(30),
+        workers,
+      });
+      disposeVlm(model);
+      disposeVlm(reference);
+      return { history: r.history, before: r.before, after: r.after };
+    };
+    const one = await run(1);
+    expect(await run(2)).toEqual(one);
+    expect(one.history.map((h) => h['eval/accuracy']).filter((a) => a !== undefined)).toHaveLength(2);
+  });
 });
 
 describe('reward model', () => {

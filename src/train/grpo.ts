@@ -5,7 +5,6 @@ import { readJsonl } from '../io/jsonl.ts';
 import { loadImageRgb } from '../nn/image.ts';
 import {
   type CheckpointConfig,
-  generateText,
   loadCheckpoint,
   namedWeights,
   responseLogprobs,
@@ -24,6 +23,7 @@ import {
   loadTrainerState,
   lrAt,
   OptimConfig,
+  readFlat,
   saveTrainingCheckpoint,
   TRAINER_STATE_FILE,
   type TrainerState,
@@ -31,6 +31,7 @@ import {
   trainStep,
 } from './common.ts';
 import { fileSha256, resolveSamplesFile, sampleImagePath } from './data.ts';
+import { generateParallel, type ReplicaPool, withTrainingPool } from './parallel/index.ts';
 import { unitHash } from './pref-data.ts';
 import { type ReplayOptions, withReplay } from './replay.ts';
 import type { RewardFn } from './rewards.ts';
@@ -40,7 +41,8 @@ import type { RewardFn } from './rewards.ts';
  * scores them with the reward plug-ins, and takes one clipped policy-gradient step with the KL to the frozen
  * reference (k3 in the loss for grpo, in the reward for rloo). One update per batch, so π_old = π_θ (ratio 1; the
  * clip only matters for several epochs per batch, which this trainer does not do). Greedy held-out accuracy (the
- * rule judge's verdict) is measured before, every `evalEvery` steps and after.
+ * rule judge's verdict) is measured before, every `evalEvery` steps and after. With `workers` > 1 the rollouts and
+ * greedy evals are split across replicas (parallel/generate.ts): the same samples as one worker, bit for bit.
  */
 export const GrpoConfig = z.strictObject({
   objective: z.enum(['grpo', 'rloo']).default('grpo'),
@@ -159,18 +161,25 @@ export interface GrpoRunOptions {
   resume?: boolean;
   data?: CheckpointConfig['data'];
   onProgress?: (p: GrpoProgress) => void;
+  /**
+   * replicas on worker threads for the rollouts and greedy evals (prompts split across them; samples are seeded per
+   * prompt, so they do not depend on this); default 1 = all on this thread. The update itself stays on this thread.
+   */
+  workers?: number;
   /** λ · SFT loss on a batch of the SFT mixture at every step, against forgetting (replay.ts) */
   replay?: ReplayOptions;
 }
 
-export function evaluateGreedy(
+export async function evaluateGreedy(
   m: Vlm,
   prompts: readonly PromptExample[],
   reward: RewardFn,
   maxTokens: number,
-): GrpoEval {
+  pool?: ReplicaPool,
+): Promise<GrpoEval> {
   if (prompts.length === 0) return { accuracy: Number.NaN, reward: Number.NaN, parseable: Number.NaN, n: 0 };
-  const outs = generateText(
+  const outs = await generateParallel(
+    pool,
     m,
     prompts.map((p) => ({ image: p.image, prompt: p.prompt, key: p.sample.id })),
     { n: 1, temperature: 0, maxTokens, seed: 0 },
@@ -195,6 +204,10 @@ function splitEval(prompts: readonly PromptExample[], fraction: number, seed: nu
 }
 
 export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
+  return withTrainingPool(opts.model, opts.workers, (pool) => runGrpo(opts, pool));
+}
+
+async function runGrpo(opts: GrpoRunOptions, pool: ReplicaPool | undefined): Promise<GrpoResult> {
   const config = GrpoConfig.parse(opts.config);
   const name = config.objective as ObjectiveName;
   const entry = getObjective(name);
@@ -208,7 +221,7 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
     throw new MmalignError('MMALIGN_NO_DATA', 'no training prompts', { hint: 'check --data, the split and the tasks' });
   const { model, reference } = opts;
   const lastDir = opts.outDir ? path.join(opts.outDir, LAST_DIR) : undefined;
-  const before = evaluateGreedy(model, evalSet, opts.reward, config.maxTokens);
+  const before = await evaluateGreedy(model, evalSet, opts.reward, config.maxTokens, pool);
   const opt = new AdamW(trainableWeights(model), config.optim);
   let startStep = 0;
   let history: Record<string, number>[] = [];
@@ -227,6 +240,7 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
     opt.loadState(saved.optimizer, saved.state.optimizerT);
     startStep = saved.state.step;
     history = saved.state.history as Record<string, number>[];
+    await pool?.load(model);
   }
   const metricsFile = opts.outDir ? path.join(opts.outDir, 'metrics.jsonl') : undefined;
   if (metricsFile) {
@@ -260,7 +274,8 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
   let lastEval = before;
   for (let step = startStep; step < config.steps; step++) {
     const prompts = Array.from({ length: P }, (_, i) => promptAt(step * P + i));
-    const gens = generateText(
+    const gens = await generateParallel(
+      pool,
       model,
       prompts.map((p) => ({ image: p.image, prompt: p.prompt, key: p.sample.id })),
       {
@@ -295,6 +310,7 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
       return withReplay(out.loss, model, opts.replay, step, report);
     });
     refTok.dispose();
+    pool?.setWeights(readFlat(opt.params));
     const correct = prompts.reduce(
       (a, p, i) => a + gens[i]!.filter((g) => checkAnswer(p.sample, g.text).verdict === 'correct').length,
       0,
@@ -312,7 +328,7 @@ export async function trainGrpo(opts: GrpoRunOptions): Promise<GrpoResult> {
     const isLast = step + 1 === config.steps;
     let ev: GrpoEval | undefined;
     if (evalSet.length && ((config.evalEvery > 0 && (step + 1) % config.evalEvery === 0) || isLast)) {
-      ev = evaluateGreedy(model, evalSet, opts.reward, config.maxTokens);
+      ev = await evaluateGreedy(model, evalSet, opts.reward, config.maxTokens, pool);
       lastEval = ev;
       Object.assign(row, { 'eval/accuracy': ev.accuracy, 'eval/reward': ev.reward, 'eval/parseable': ev.parseable });
     }

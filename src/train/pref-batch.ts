@@ -1,4 +1,4 @@
-import { encodeBatch, mm, responseLogprobs, tf, type Vlm } from '../nn/index.ts';
+import { encodeBatch, mm, responseLogprobs, type ScoreItem, tf, type Vlm } from '../nn/index.ts';
 import type { ObjectiveBatch, ObjectiveEntry, ObjectiveName } from '../objectives/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import { type Corruption, corruptImage, type PrefExample, spanTokenWeights } from './pref-data.ts';
@@ -66,7 +66,7 @@ export function usableExamples(plan: Plan, examples: readonly PrefExample[]) {
   return { keep, dropped };
 }
 
-interface Row {
+export interface Row {
   ex: PrefExample;
   role: Role;
   image: Uint8Array | null;
@@ -130,11 +130,19 @@ export interface RefEntry {
 
 /** Scores rows without gradients; per row the sequence log-prob and the answer-token log-probs. */
 export function scoreRows(m: Vlm, rows: readonly Row[], batchSize = 64): { seq: number[]; tok: number[][] } {
+  return scoreItems(
+    m,
+    rows.map((r) => ({ image: r.image, prompt: r.ex.prompt, response: r.response })),
+    batchSize,
+  );
+}
+
+/** `scoreRows` over plain (image, prompt, response) items. */
+export function scoreItems(m: Vlm, all: readonly ScoreItem[], batchSize = 64): { seq: number[]; tok: number[][] } {
   const seq: number[] = [];
   const tok: number[][] = [];
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const part = rows.slice(i, i + batchSize);
-    const items = part.map((r) => ({ image: r.image, prompt: r.ex.prompt, response: r.response }));
+  for (let i = 0; i < all.length; i += batchSize) {
+    const items = all.slice(i, i + batchSize);
     const out = tf.tidy(() => {
       const s = responseLogprobs(m, items);
       return tf.concat([tf.reshape(s.seqLogps, [-1, 1]), s.tokenLogps], 1);
@@ -157,19 +165,25 @@ export function scoreRows(m: Vlm, rows: readonly Row[], batchSize = 64): { seq: 
   return { seq, tok };
 }
 
+export type RowScorer = (
+  rows: readonly Row[],
+) => { seq: number[]; tok: number[][] } | Promise<{ seq: number[]; tok: number[][] }>;
+
 /** Reference log-probs of every example for the plan's roles, computed with `m` (the frozen initial model). */
-export function referenceEntries(
+export async function referenceEntries(
   plan: Plan,
   m: Vlm,
   examples: readonly PrefExample[],
   src: ImageSource,
   onBatch?: (done: number, total: number) => void,
-): Map<string, RefEntry> {
+  /** scores rows (default: scoreRows with `m` on this thread; data-parallel trainers split them across replicas) */
+  score: RowScorer = (rows) => scoreRows(m, rows),
+): Promise<Map<string, RefEntry>> {
   const out = new Map<string, RefEntry>(examples.map((e) => [e.id, {}]));
   const chunk = 64;
   for (let i = 0; i < examples.length; i += chunk) {
     const { rows } = rowsFor(plan, examples.slice(i, i + chunk), src);
-    const { seq, tok } = scoreRows(m, rows);
+    const { seq, tok } = await score(rows);
     rows.forEach((r, k) => {
       const e = out.get(r.ex.id)!;
       e[r.role] = seq[k];
@@ -212,11 +226,15 @@ export function stepBatch(
   rows: readonly Row[],
   refs: Map<string, RefEntry> | null,
   beta: number,
+  /** the rows' answer-token log-probs [rows, T−1] when already computed (data-parallel steps gather them) */
+  tokenLogps?: tf.Tensor,
 ): { batch: ObjectiveBatch; chosenShift?: tf.Tensor; chosenLogps: tf.Tensor } {
-  const s = responseLogprobs(
-    m,
-    rows.map((r) => ({ image: r.image, prompt: r.ex.prompt, response: r.response })),
-  );
+  const s = tokenLogps
+    ? { tokenLogps }
+    : responseLogprobs(
+        m,
+        rows.map((r) => ({ image: r.image, prompt: r.ex.prompt, response: r.response })),
+      );
   const { enc, W } = layout(m, rows);
   const idx = (role: Role) => rows.flatMap((r, i) => (r.role === role ? [i] : []));
   const batch: ObjectiveBatch = { beta: tf.scalar(beta) };

@@ -17,6 +17,34 @@ beforeAll(async () => {
 const FAST = { evalFraction: 0.25, optim: { lr: 3e-3, warmupSteps: 3 }, batchSize: 16 };
 
 describe('offline preference trainer', () => {
+  it('with 2 workers: the same reference and held-out scores, loss curve within 1e-5 (mdpo, kto, bco_pair)', async () => {
+    for (const [objective, kind] of [
+      ['mdpo', 'pair'],
+      ['kto', 'binary'],
+      // a running batch statistic (BCO's δ) and a rejected answer per pair: the objective sees the whole batch
+      ['bco_pair', 'pair'],
+    ] as const) {
+      const run = async (workers: number) => {
+        const model = tinyModel();
+        const r = await trainPreference({
+          config: { ...FAST, objective, steps: 12, evalEvery: 6, patience: 0 },
+          model,
+          train: colorExamples(40, kind),
+          workers,
+        });
+        disposeVlm(model);
+        return r;
+      };
+      const one = await run(1);
+      const two = await run(2);
+      expect(two.before, objective).toEqual(one.before);
+      const gap = Math.max(...one.history.map((h, i) => Math.abs(h.loss! - two.history[i]!.loss!)));
+      expect(gap, objective).toBeLessThan(1e-5);
+      expect(two.history.map((h) => Object.keys(h).sort())).toEqual(one.history.map((h) => Object.keys(h).sort()));
+      expect(Math.abs(two.after.loss - one.after.loss), objective).toBeLessThan(1e-5);
+    }
+  });
+
   it('resuming from <out>/last gives the same weights as one run, and reuses the cached reference', async () => {
     const cfg = { ...FAST, objective: 'mdpo', evalEvery: 0, patience: 0, checkpointEvery: 3 };
     const a = tinyModel();

@@ -19,16 +19,21 @@ import {
   loadTrainerState,
   lrAt,
   OptimConfig,
+  readFlat,
   saveTrainingCheckpoint,
   TRAINER_STATE_FILE,
   type TrainerState,
   trainableWeights,
   trainStep,
 } from './common.ts';
+import { placeAnswerValues } from './losses.ts';
+import { parallelLogpStep, type ReplicaPool, scoreParallel, withTrainingPool } from './parallel/index.ts';
 import {
   makePlan,
   type Plan,
   type RefEntry,
+  type Row,
+  type RowScorer,
   referenceEntries,
   rowsFor,
   scoreRows,
@@ -118,6 +123,11 @@ export interface PrefRunOptions {
   data?: CheckpointConfig['data'];
   onProgress?: (p: PrefProgress) => void;
   onReference?: (done: number, total: number) => void;
+  /**
+   * data-parallel replicas on worker threads (default 1 = all on this thread): reference and held-out scoring split
+   * across them, and each step's rows too (parallel/step.ts parallelLogpStep: exact for any objective)
+   */
+  workers?: number;
   /** λ · SFT loss on a batch of the SFT mixture at every step, against forgetting (replay.ts) */
   replay?: ReplayOptions;
 }
@@ -144,6 +154,7 @@ async function referenceCache(
   key: string,
   outDir: string | undefined,
   onBatch?: (d: number, t: number) => void,
+  score?: RowScorer,
 ): Promise<{ refs: Map<string, RefEntry>; cached: boolean }> {
   const file = outDir ? path.join(outDir, REF_FILE) : undefined;
   if (file) {
@@ -154,7 +165,7 @@ async function referenceCache(
         return { refs: new Map(Object.entries(saved.entries)), cached: true };
     }
   }
-  const refs = referenceEntries(plan, model, examples, src, onBatch);
+  const refs = await referenceEntries(plan, model, examples, src, onBatch, score);
   if (file) {
     await mkdir(outDir!, { recursive: true });
     await writeFile(file, JSON.stringify({ key, entries: Object.fromEntries(refs) }));
@@ -162,8 +173,17 @@ async function referenceCache(
   return { refs, cached: false };
 }
 
+/** Rows as the items a replica scores. */
+const rowItems = (rows: readonly Row[]) =>
+  rows.map((r) => ({ image: r.image, prompt: r.ex.prompt, response: r.response }));
+
+/** Scores rows on this thread, or split across the pool's replicas (same values: a row's scores ignore its batch). */
+function rowScorer(model: Vlm, pool: ReplicaPool | undefined): RowScorer {
+  return pool ? (rows) => scoreParallel(pool, model, rowItems(rows)) : (rows) => scoreRows(model, rows);
+}
+
 /** Held-out evaluation: objective loss, implicit-reward accuracy, chosen shift (batches of 64, no gradients). */
-function evaluate(
+async function evaluate(
   plan: Plan,
   model: Vlm,
   examples: readonly PrefExample[],
@@ -171,13 +191,19 @@ function evaluate(
   beta: number,
   params: Record<string, unknown>,
   src: { corruption: PrefConfig['corruption']; seed: number },
-): PrefEval {
+  pool?: ReplicaPool,
+): Promise<PrefEval> {
   let lossSum = 0;
   let n = 0;
   for (let i = 0; i < examples.length; i += 64) {
     const { rows } = rowsFor(plan, examples.slice(i, i + 64), src);
+    // with replicas: the rows' log-probs are gathered from them and the objective runs here on those values
+    const gathered = pool
+      ? placeAnswerValues(model, rowItems(rows), (await scoreParallel(pool, model, rowItems(rows))).tok)
+      : undefined;
     const loss = tf.tidy(() => {
-      const { batch } = stepBatch(plan, model, rows, needsRefs(plan) ? refs : null, beta);
+      const tokenLogps = gathered ? tf.tensor2d(gathered.data, gathered.shape) : undefined;
+      const { batch } = stepBatch(plan, model, rows, needsRefs(plan) ? refs : null, beta, tokenLogps);
       return plan.entry.fn(batch, params).loss;
     });
     lossSum += (loss.dataSync()[0] as number) * Math.min(64, examples.length - i);
@@ -186,7 +212,7 @@ function evaluate(
   }
   // implicit reward accuracy: y_w over y_l (or y_w under I over I_neg when there is no y_l)
   const { rows } = rowsFor(plan, examples, src);
-  const { seq, tok } = scoreRows(model, rows);
+  const { seq, tok } = await rowScorer(model, pool)(rows);
   const by = new Map<string, Partial<Record<string, number>>>();
   rows.forEach((r, k) => {
     const e = by.get(r.ex.id) ?? {};
@@ -260,6 +286,10 @@ function resumeKey(c: PrefConfig): string {
 }
 
 export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult> {
+  return withTrainingPool(opts.model, opts.workers, (pool) => runPreference(opts, pool));
+}
+
+async function runPreference(opts: PrefRunOptions, pool: ReplicaPool | undefined): Promise<PrefResult> {
   const config = PrefConfig.parse(opts.config);
   const entry = getObjective(config.objective);
   const name = config.objective as ObjectiveName;
@@ -295,8 +325,17 @@ export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult>
   );
   // the reference: the starting weights, scored once (eval always, train only when the objective reads it)
   const refExamples = useRefs ? [...train, ...evalSet] : evalSet;
-  const { refs, cached } = await referenceCache(plan, model, refExamples, src, key, outDir, opts.onReference);
-  const before = evaluate(plan, model, evalSet, refs, beta, config.params, src);
+  const { refs, cached } = await referenceCache(
+    plan,
+    model,
+    refExamples,
+    src,
+    key,
+    outDir,
+    opts.onReference,
+    rowScorer(model, pool),
+  );
+  const before = await evaluate(plan, model, evalSet, refs, beta, config.params, src, pool);
 
   let startStep = 0;
   let history: Record<string, number>[] = [];
@@ -322,6 +361,7 @@ export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult>
     opt.loadState(saved.optimizer, saved.state.optimizerT);
     startStep = saved.state.step;
     history = saved.state.history as Record<string, number>[];
+    await pool?.load(model);
     const extra = saved.state as unknown as { best: typeof best; bad: number; running: typeof running };
     best = extra.best;
     bad = extra.bad;
@@ -380,13 +420,21 @@ export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult>
     const lr = lrAt(step, config.steps, config.optim);
     // metrics are read inside the closure: tensors passed to trainStep's `report` are disposed by variableGrads
     // before trainStep reads them (common.ts), so they cannot be used from here
-    const r = trainStep(opt, lr, (report) => {
-      const { batch, chosenShift, chosenLogps } = stepBatch(plan, model, rows, useRefs ? refs : null, beta);
+    const objective = (tokenLogps?: tf.Tensor) => {
+      const { batch, chosenShift, chosenLogps } = stepBatch(plan, model, rows, useRefs ? refs : null, beta, tokenLogps);
       const out = entry.fn(batch, stepParams);
       objMetrics = { ...out.metrics, 'logps/chosen_policy': chosenLogps.dataSync()[0]! };
       if (chosenShift) objMetrics['logps/chosen_shift'] = chosenShift.dataSync()[0]!;
-      return withReplay(out.loss, model, opts.replay, step, report);
-    });
+      return out.loss;
+    };
+    // the data-parallel step differentiates the objective through the gathered log-probs only: a step with a replay
+    // term (a loss on other rows) runs on this thread, and the helpers get its weights
+    const replaying = !!opts.replay && opts.replay.weight > 0 && opts.replay.examples.length > 0;
+    const r =
+      pool && !replaying
+        ? await parallelLogpStep(pool, opt, model, lr, rowItems(rows), objective)
+        : trainStep(opt, lr, (report) => withReplay(objective(), model, opts.replay, step, report));
+    if (pool && replaying) pool.setWeights(opt.values ?? readFlat(params));
     if (objMetrics['bco/delta'] !== undefined) {
       running.bcoSum += objMetrics['bco/delta'];
       running.bcoCount += 1;
@@ -403,7 +451,7 @@ export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult>
     const isLast = step + 1 === config.steps;
     let ev: PrefEval | undefined;
     if (evalSet.length && ((config.evalEvery > 0 && (step + 1) % config.evalEvery === 0) || isLast)) {
-      ev = evaluate(plan, model, evalSet, refs, beta, config.params, src);
+      ev = await evaluate(plan, model, evalSet, refs, beta, config.params, src, pool);
       lastEval = ev;
       Object.assign(row, {
         'eval/accuracy': ev.accuracy,
@@ -437,8 +485,11 @@ export async function trainPreference(opts: PrefRunOptions): Promise<PrefResult>
   await saveLast(step);
   // with early stopping on, the output is the best held-out weights (possibly the starting model: bestStep 0)
   const keepBest = config.patience > 0 && evalSet.length > 0;
-  if (keepBest) restore(model, bestWeights);
-  const after = keepBest ? evaluate(plan, model, evalSet, refs, beta, config.params, src) : lastEval;
+  if (keepBest) {
+    restore(model, bestWeights);
+    pool?.setWeights(readFlat(params));
+  }
+  const after = keepBest ? await evaluate(plan, model, evalSet, refs, beta, config.params, src, pool) : lastEval;
   if (outDir)
     await saveCheckpoint(outDir, model, {
       training: {

@@ -7,40 +7,11 @@ import { loadCheckpoint, namedWeights } from '../nn/index.ts';
 import { initTf } from '../nn/tf.ts';
 import type { SftExample } from './data.ts';
 import { loadSftData } from './data.ts';
-import { SftConfig, type SftConfigInput, sftBatchSchedule, trainSft } from './sft.ts';
+import { squareExamples, TINY_SFT } from './sft.test-support.ts';
+import { SftConfig, sftBatchSchedule, trainSft } from './sft.ts';
 
-const CONFIG: SftConfigInput = {
-  model: {
-    imageSize: 16,
-    patchSize: 4,
-    mergeSize: 2,
-    dModel: 16,
-    nHeads: 2,
-    encLayers: 1,
-    decLayers: 1,
-    maxTextLen: 16,
-  },
-  steps: 12,
-  batchSize: 4,
-  optim: { lr: 1e-2, warmupSteps: 2 },
-  evalEvery: 6,
-  checkpointEvery: 4,
-  lengthWindow: 2,
-};
-
-function img(r: number, g: number, b: number): Uint8Array {
-  return Uint8Array.from({ length: 16 * 16 * 3 }, (_, i) => [r, g, b][i % 3] as number);
-}
-
-const EXAMPLES: SftExample[] = Array.from({ length: 24 }, (_, i) => {
-  const red = i % 2 === 0;
-  return {
-    id: `ex${i}`,
-    image: red ? img(220, 40, 40) : img(50, 90, 235),
-    prompt: i % 3 === 0 ? 'Is it red?' : 'Describe the image.',
-    answer: i % 3 === 0 ? (red ? 'yes' : 'no') : red ? 'a red square.' : 'a blue square.',
-  };
-});
+const CONFIG = TINY_SFT;
+const EXAMPLES = squareExamples(24);
 
 async function weightsBytes(dir: string): Promise<Buffer> {
   return readFile(path.join(dir, 'model.safetensors'));

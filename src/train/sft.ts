@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   type CheckpointConfig,
   createVlm,
+  encodeBatch,
   loadCheckpoint,
   numPatches,
   responseLogprobs,
@@ -22,6 +23,7 @@ import {
   loadTrainerState,
   lrAt,
   OptimConfig,
+  type StepResult,
   saveTrainingCheckpoint,
   TRAINER_STATE_FILE,
   type TrainerState,
@@ -29,12 +31,18 @@ import {
   trainStep,
 } from './common.ts';
 import type { SftExample } from './data.ts';
+import type { SftItem } from './losses.ts';
+import { openTrainingPool, parallelStep, type ReplicaPool, scoreParallel, stridedShards } from './parallel/index.ts';
 
 /**
  * Supervised fine-tuning of the embedded VLM: next-token cross-entropy on answer tokens only (prompt and image
  * positions are context), mean over the batch's answer tokens; AdamW with warmup + cosine, global-norm clipping.
  * Deterministic given the seed: the data order of epoch e is a shuffle seeded by (seed, e) and image dropout at
  * step s by (seed, s), so a run resumed from `<out>/last` continues exactly where it stopped.
+ *
+ * Data-parallel with `workers` > 1: each step's rows are split across replicas on worker threads (parallel/), each
+ * computes the gradient of its rows' NLL sum over the whole batch's answer-token count, and the sum of those is the
+ * one-worker gradient up to float32 summation order; one update keeps the replicas identical.
  */
 
 export const ModelArch = VlmConfig.omit({ vocabSize: true }).extend({
@@ -127,6 +135,11 @@ export interface SftRunOptions {
   onProgress?: (p: SftProgress) => void;
   /** stops after the current step, writes `<outDir>/last` and returns with `stopped: true` (resume later) */
   signal?: AbortSignal;
+  /**
+   * data-parallel replicas (this thread + workers − 1 worker threads); default 1, which runs everything on this
+   * thread, bit-identical to a build without workers
+   */
+  workers?: number;
 }
 
 export interface SftResult {
@@ -175,6 +188,19 @@ export function evalLoss(m: Vlm, examples: readonly SftExample[], batchSize = 64
     count += b as number;
   }
   return count ? nll / count : Number.NaN;
+}
+
+const asTextItem = (it: SftItem) => ({ prompt: it.prompt, answer: it.response });
+
+/** `evalLoss` with the examples scored across the replicas (float64 sums: equal up to rounding). */
+async function evalLossParallel(pool: ReplicaPool, m: Vlm, examples: readonly SftExample[]): Promise<number> {
+  const { tok } = await scoreParallel(
+    pool,
+    m,
+    examples.map((e) => ({ image: e.image, prompt: e.prompt, response: e.answer })),
+  );
+  const count = tok.reduce((n, t) => n + t.length, 0);
+  return count ? -tok.reduce((a, t) => a + t.reduce((x, y) => x + y, 0), 0) / count : Number.NaN;
 }
 
 function splitEval(
@@ -343,6 +369,8 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
   const scheduled = sftBatchSchedule(config, train, lengths);
   const batchAt = (step: number): SftExample[] => scheduled(step).map((i) => train[i] as SftExample);
 
+  // replicas start before the clock: their ~1 s start-up is not training throughput
+  const pool = await openTrainingPool(model, opts.workers);
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   const cpuMs = () => {
@@ -353,54 +381,82 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
   let positions = 0;
   let last = { loss: Number.NaN, evalLoss: Number.NaN };
   let stoppedAt: number | undefined;
-  for (let step = startStep; step < config.steps; step++) {
-    const rng = new Rng(hashString(`step:${step}`, config.seed >>> 0));
-    const batch = batchAt(step);
-    const items = batch.map((e) => ({
-      image: rng.next() < config.imageDropout ? null : e.image,
-      prompt: e.prompt,
-      response: e.answer,
-    }));
-    const lr = lrAt(step, config.steps, config.optim);
-    let T = 0;
-    let nonPad = 0;
-    const r = trainStep(opt, lr, () => {
-      const s = responseLogprobs(model, items);
-      T = s.mask.shape[1] as number;
-      nonPad = s.textTokens;
-      return tf.div(tf.neg(tf.sum(s.tokenLogps)), tf.maximum(tf.sum(s.mask), 1)) as tf.Scalar;
-    });
-    tokens += nonPad;
-    positions += batch.length * (P + T + 1); // T + 1 = padded text length
-    const row: Record<string, number> = { step: step + 1, loss: r.loss, lr, gradNorm: r.gradNorm };
-    const isLast = step + 1 === config.steps;
-    if (evalSet.length && ((config.evalEvery > 0 && (step + 1) % config.evalEvery === 0) || isLast)) {
-      row.evalLoss = evalLoss(model, evalSet);
-      last.evalLoss = row.evalLoss;
+  try {
+    for (let step = startStep; step < config.steps; step++) {
+      const rng = new Rng(hashString(`step:${step}`, config.seed >>> 0));
+      const batch = batchAt(step);
+      const items: SftItem[] = batch.map((e) => ({
+        image: rng.next() < config.imageDropout ? null : e.image,
+        prompt: e.prompt,
+        response: e.answer,
+      }));
+      const lr = lrAt(step, config.steps, config.optim);
+      let r: StepResult;
+      if (pool) {
+        const shards = stridedShards(items, pool.helpers + 1);
+        const encoded = shards.map((rows) =>
+          encodeBatch(model.tokenizer, rows.map(asTextItem), model.config.maxTextLen),
+        );
+        const denom = Math.max(
+          1,
+          encoded.reduce((n, e) => n + e.answerMask.reduce((a, b) => a + b, 0), 0),
+        );
+        r = await parallelStep(
+          pool,
+          opt,
+          model,
+          lr,
+          'sftGrad',
+          shards.map((rows) => ({ items: rows, denom })),
+        );
+        for (const e of encoded) {
+          tokens += e.lengths.reduce((a, b) => a + b, 0);
+          positions += e.B * (P + e.T);
+        }
+      } else {
+        let T = 0;
+        let nonPad = 0;
+        r = trainStep(opt, lr, () => {
+          const s = responseLogprobs(model, items);
+          T = s.mask.shape[1] as number;
+          nonPad = s.textTokens;
+          return tf.div(tf.neg(tf.sum(s.tokenLogps)), tf.maximum(tf.sum(s.mask), 1)) as tf.Scalar;
+        });
+        tokens += nonPad;
+        positions += batch.length * (P + T + 1); // T + 1 = padded text length
+      }
+      const row: Record<string, number> = { step: step + 1, loss: r.loss, lr, gradNorm: r.gradNorm };
+      const isLast = step + 1 === config.steps;
+      if (evalSet.length && ((config.evalEvery > 0 && (step + 1) % config.evalEvery === 0) || isLast)) {
+        row.evalLoss = pool ? await evalLossParallel(pool, model, evalSet) : evalLoss(model, evalSet);
+        last.evalLoss = row.evalLoss;
+      }
+      last.loss = r.loss;
+      history.push(row);
+      const secs = (performance.now() - started) / 1000;
+      opts.onProgress?.({
+        step: step + 1,
+        totalSteps: config.steps,
+        loss: r.loss,
+        lr,
+        gradNorm: r.gradNorm,
+        tokensPerSec: tokens / secs,
+        positionsPerSec: positions / secs,
+        evalLoss: row.evalLoss,
+        elapsedMs: secs * 1000,
+        cpuMs: cpuMs(),
+      });
+      // a step is synchronous tfjs work: let the event loop run, or a Ctrl-C handler would only fire at the next
+      // checkpoint
+      if (opts.signal) await new Promise((resolve) => setImmediate(resolve));
+      if (opts.signal?.aborted && !isLast) {
+        stoppedAt = step + 1;
+        break;
+      }
+      if (config.checkpointEvery > 0 && (step + 1) % config.checkpointEvery === 0 && !isLast) await saveLast(step + 1);
     }
-    last.loss = r.loss;
-    history.push(row);
-    const secs = (performance.now() - started) / 1000;
-    opts.onProgress?.({
-      step: step + 1,
-      totalSteps: config.steps,
-      loss: r.loss,
-      lr,
-      gradNorm: r.gradNorm,
-      tokensPerSec: tokens / secs,
-      positionsPerSec: positions / secs,
-      evalLoss: row.evalLoss,
-      elapsedMs: secs * 1000,
-      cpuMs: cpuMs(),
-    });
-    // a step is synchronous tfjs work: let the event loop run, or a Ctrl-C handler would only fire at the next
-    // checkpoint
-    if (opts.signal) await new Promise((resolve) => setImmediate(resolve));
-    if (opts.signal?.aborted && !isLast) {
-      stoppedAt = step + 1;
-      break;
-    }
-    if (config.checkpointEvery > 0 && (step + 1) % config.checkpointEvery === 0 && !isLast) await saveLast(step + 1);
+  } finally {
+    await pool?.close();
   }
   if (stoppedAt !== undefined) {
     await saveLast(stoppedAt);

@@ -14,6 +14,7 @@ interface Opts {
   concurrency?: string;
   name?: string[];
   json?: boolean;
+  workers?: string;
 }
 
 function formatSummary(s: RunSummary): string {
@@ -37,6 +38,8 @@ function formatSummary(s: RunSummary): string {
 }
 
 async function run(configFile: string, o: Opts, only?: (names: { name: string; type: string }[]) => string[]) {
+  const { parseWorkers, setSamplingWorkers } = await import('../../train/parallel/index.ts');
+  setSamplingWorkers(parseWorkers(o.workers));
   const { loadConstructConfig, runPipeline } = await import('../../construct/index.ts');
   const config = loadConstructConfig(configFile, STAGES);
   const runDir = o.run ?? (config.run ? path.resolve(config.dir, config.run) : undefined);
@@ -105,6 +108,10 @@ export function register(program: Command): void {
     .option('--run <dir>', 'run folder (default: `run:` in the config, relative to it)')
     .option('--concurrency <n>', "items in flight per stage (default: the models' endpoint capacity)")
     .option('--json', 'also print the run summary as JSON on stdout')
+    .option(
+      '--workers <n>',
+      'embedded-model sampling split across replicas on worker threads (default: the number of cores)',
+    )
     .addHelpText(
       'after',
       `
@@ -140,6 +147,10 @@ Output: RUN/stages/<name>/out.jsonl, a summary in RUN/summary.json.`,
       .option('--name <stage...>', `which ${type} stage(s), by name (default: all of this type)`)
       .option('--concurrency <n>', 'items in flight')
       .option('--json', 'also print the run summary as JSON on stdout')
+      .option(
+        '--workers <n>',
+        'embedded-model sampling split across replicas on worker threads (default: the number of cores)',
+      )
       .action(async (config: string, _o: Opts, sub: Command) => {
         // options shared with `construct` may be parsed by it: read both levels
         const o = sub.optsWithGlobals<Opts>();

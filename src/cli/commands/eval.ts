@@ -158,7 +158,13 @@ export function register(program: Command): void {
     )
     .option('--images <dir>', "file-based suites: the benchmark's image folder")
     .option('--parser <name>', `pope suite: ${list(POPE_PARSER_NAMES)}`, 'pope')
-    .action(async (o: SuiteCliOptions) => {
+    .option(
+      '--workers <n>',
+      'embedded model: generation split across replicas on worker threads (default: the number of cores)',
+    )
+    .action(async ({ workers, ...o }: SuiteCliOptions & { workers?: string }) => {
+      const { parseWorkers, setSamplingWorkers } = await import('../../train/parallel/index.ts');
+      setSamplingWorkers(parseWorkers(workers));
       const { runSuiteCli } = await import('../../eval/run/cli-run.ts');
       const res = await runSuiteCli(o, (line) => process.stderr.write(`${line}\n`));
       print({ out: res.out, metrics: res.metricsPath, report: res.reportPath, summary: res.summary });

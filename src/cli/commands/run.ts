@@ -18,8 +18,15 @@ export function register(program: Command): void {
       "run the chain once per seed (comma-separated, e.g. 1,2,3,4,5) and aggregate them; default: the recipe's seeds:, else its seed:",
       parseSeeds,
     )
-    .action(async (file: string, opts: { quick?: boolean; out?: string; seeds?: number[] }) => {
+    .option(
+      '--workers <n>',
+      'replicas on worker threads for training, sampling and evaluation (default: the number of cores)',
+    )
+    .action(async (file: string, opts: { quick?: boolean; out?: string; seeds?: number[]; workers?: string }) => {
       const { loadRecipe, runRecipe, runRecipeSeeds } = await import('../../recipe/index.ts');
+      const { parseWorkers, setSamplingWorkers } = await import('../../train/parallel/index.ts');
+      const workers = parseWorkers(opts.workers);
+      setSamplingWorkers(workers);
       const recipe = loadRecipe(file, { quick: opts.quick });
       const out = opts.out ?? recipe.out ?? path.join('runs', `${recipe.name}${opts.quick ? '-quick' : ''}`);
       const t0 = Date.now();
@@ -54,8 +61,8 @@ export function register(program: Command): void {
         },
       };
       const result = seeds
-        ? await runRecipeSeeds(recipe, seeds, { out, events })
-        : await runRecipe(recipe, { out, events });
+        ? await runRecipeSeeds(recipe, seeds, { out, events, workers })
+        : await runRecipe(recipe, { out, events, workers });
       bar?.p.stop();
       process.stdout.write(
         `\n${result.table}\n\nreport: ${result.reportPath}\nmetrics: ${result.metricsPath}\ntotal: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,

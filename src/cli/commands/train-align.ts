@@ -84,6 +84,7 @@ export function register(program: Command): void {
     .option('--param <key=value>', 'objective parameter, repeatable (e.g. label_smoothing=0.1)', collectParam, {})
     .option('--eval-data <path>', 'held-out preferences (default: a share of --data)')
     .option('--resume', 'continue from <out>/last', false)
+    .option('--workers <n>', 'data-parallel replicas on worker threads (default: the number of cores)')
     .action(
       async (o: {
         objective: string;
@@ -99,6 +100,7 @@ export function register(program: Command): void {
         param: Record<string, unknown>;
         evalData?: string;
         resume: boolean;
+        workers?: string;
       }) => {
         const { getObjective } = await import('../../objectives/index.ts');
         getObjective(o.objective);
@@ -116,6 +118,8 @@ export function register(program: Command): void {
         if (lr !== undefined) raw.optim = { ...((raw.optim as object) ?? {}), lr };
         if (Object.keys(o.param).length) raw.params = { ...((raw.params as object) ?? {}), ...o.param };
         const { PrefConfig, trainPreference } = await import('../../train/pref.ts');
+        const { parseWorkers } = await import('../../train/parallel/index.ts');
+        const workers = parseWorkers(o.workers);
         const { loadPrefData } = await import('../../train/pref-data.ts');
         const config = await parseConfig(PrefConfig, raw, o.config, 'train pref');
         const { initTf, loadCheckpoint } = await import('../../nn/index.ts');
@@ -146,6 +150,7 @@ export function register(program: Command): void {
           eval: evalData?.examples,
           outDir: o.out,
           resume: o.resume,
+          workers,
           data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
           onReference: (d, t) => {
             refBar ??= createProgress('reference log-probs', t, { unit: 'ex' });
@@ -288,6 +293,10 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed')
     .option('--eval-data <path>', 'held-out prompts (default: a share of --data)')
     .option('--resume', 'continue from <out>/last', false)
+    .option(
+      '--workers <n>',
+      'replicas on worker threads for the rollouts and greedy evals (default: the number of cores)',
+    )
     .action(
       async (o: {
         data: string;
@@ -306,6 +315,7 @@ export function register(program: Command): void {
         seed?: string;
         evalData?: string;
         resume: boolean;
+        workers?: string;
       }) => {
         const raw = await readConfig(o.config);
         raw.objective = o.objective;
@@ -323,6 +333,8 @@ export function register(program: Command): void {
         if (o.reward.length) raw.rewards = o.reward;
         if (o.tasks) raw.tasks = o.tasks.split(',').map((t) => t.trim());
         const { GrpoConfig, loadPromptData, trainGrpo } = await import('../../train/grpo.ts');
+        const { parseWorkers } = await import('../../train/parallel/index.ts');
+        const workers = parseWorkers(o.workers);
         const { makeReward } = await import('../../train/rewards.ts');
         const config = await parseConfig(GrpoConfig, raw, o.config, 'train grpo');
         const { initTf, loadCheckpoint } = await import('../../nn/index.ts');
@@ -360,6 +372,7 @@ export function register(program: Command): void {
           eval: evalData?.prompts,
           outDir: o.out,
           resume: o.resume,
+          workers,
           data: { path: data.file, sha256: data.sha256, samples: data.prompts.length },
           onProgress: (p) => {
             bar.tick(p.step - done, {

@@ -18,6 +18,11 @@ export function register(program: Command): void {
     .option('--resume', 'continue from <out>/last if it exists', false)
     .option('--eval-data <dir>', 'held-out samples for the eval loss (default: a share of --data)')
     .option(
+      '--workers <n>',
+      'data-parallel replicas on worker threads, each with a share of every batch (default: the number of cores; ' +
+        '1 = all on the main thread)',
+    )
+    .option(
       '--hallucination <split>',
       'after training, greedy-decode the caption samples of this split of --data (e.g. test) and POPE questions and ' +
         'report recall, CHAIR-i/s, prior-partner vs control hallucination and POPE accuracy (written to ' +
@@ -34,6 +39,7 @@ export function register(program: Command): void {
         resume: boolean;
         evalData?: string;
         hallucination?: string;
+        workers?: string;
       }) => {
         const { MmalignError } = await import('../../util/errors.ts');
         const { initTf } = await import('../../nn/tf.ts');
@@ -48,6 +54,8 @@ export function register(program: Command): void {
         };
         if (o.steps !== undefined) raw.steps = int('steps', o.steps);
         if (o.seed !== undefined) raw.seed = int('seed', o.seed);
+        const { parseWorkers } = await import('../../train/parallel/index.ts');
+        const workers = parseWorkers(o.workers);
         const config = parseConfig(SftConfig, raw, o.config, 'train sft');
         await initTf();
         const load = (dir: string) =>
@@ -76,6 +84,7 @@ export function register(program: Command): void {
           outDir: o.out,
           resume: o.resume,
           signal: stop.signal,
+          workers,
           data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
           onProgress: (p) => {
             bar.tick(p.step - done, {
