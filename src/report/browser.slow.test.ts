@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../test/helpers/browser.ts';
+import { fullPageScreenshot, launchChromium } from '../../test/helpers/browser.ts';
 import { ROOT, tempDir } from '../../test/helpers/cli.ts';
 import { runSuite } from '../eval/run/runner.ts';
 import { ScriptedModel } from '../eval/run/scripted-model.ts';
@@ -92,7 +92,7 @@ describe('report.html in a browser', () => {
         expect(info.charts.length).toBeGreaterThanOrEqual(minCharts);
         for (const c of [...info.charts, ...info.tables]) expect(c.w * c.h).toBeGreaterThan(1000);
         expect(info.bars).toBeGreaterThan(10);
-        await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
+        await fullPageScreenshot(page, path.join(SHOTS, shot));
         await page.close();
       }
     } finally {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../../test/helpers/browser.ts';
+import { fullPageScreenshot, launchChromium } from '../../test/helpers/browser.ts';
 import { ROOT, tempDir } from '../../test/helpers/cli.ts';
 import { Preference, validateRecord } from '../schema/index.ts';
 import { importRecords } from './server/import.ts';
@@ -87,7 +87,7 @@ async function rankOf(ts: string[]): Promise<number[]> {
 }
 
 async function shot(page: Page, name: string) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  await fullPageScreenshot(page, path.join(SHOTS, `${name}.png`));
 }
 
 async function dragOver(page: Page, selector: string, from: [number, number], to: [number, number]) {

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { brotliDecompressSync, createBrotliDecompress } from 'node:zlib';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { ROOT } from './cli.ts';
 
 /**
@@ -179,4 +179,21 @@ async function npmFontconfig(): Promise<string> {
     ].join('\n');
     await writeFile(path.join(tmp, 'fonts.conf'), conf);
   });
+}
+
+/**
+ * A full-page screenshot, tried up to three times: headless Chromium without a GPU sometimes answers
+ * "Unable to capture screenshot" when the machine is loaded (seen in a clean-clone CI run while other test files
+ * trained models on both cores), and a second try a moment later succeeds. Any other error is thrown at once.
+ */
+export async function fullPageScreenshot(page: Page, file: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.screenshot({ path: file, fullPage: true });
+      return;
+    } catch (e) {
+      if (attempt >= 3 || !/Unable to capture screenshot/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 }
