@@ -9,8 +9,17 @@ import {
 import { page } from '../report/html.ts';
 import type { RunMetrics } from '../report/metrics.ts';
 import { esc, seedSpreadChart } from '../report/svg.ts';
-import { type BarVerdict, type Evidence, judgeBar, type Metric, SCENARIOS, type ScenarioName } from './scenarios.ts';
-import { COLUMNS, type ColumnKey, type MethodRow, scenarioSections } from './summary.ts';
+import {
+  type BarVerdict,
+  type Evidence,
+  formatCheck,
+  judgeBar,
+  type Metric,
+  rel,
+  SCENARIOS,
+  type ScenarioName,
+} from './scenarios.ts';
+import { COLUMNS, type ColumnKey, type MethodRow, num, scenarioSections } from './summary.ts';
 
 /**
  * A recipe run over several seeds, aggregated: each seed is one replication of the whole chain (its own world, SFT
@@ -87,9 +96,6 @@ function effectOn(row: RunMetrics | undefined, other: RunMetrics | undefined, me
   return pairedEffect(xa, xb);
 }
 
-const rel = (a: number | null | undefined, b: number | null | undefined) =>
-  a == null || b == null || b === 0 ? null : (a - b) / b;
-
 export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): Aggregate {
   const seeds = seedRuns.map((s) => s.seed);
   const first = seedRuns[0]!;
@@ -156,8 +162,7 @@ export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): 
   return { seeds, baseline, methods };
 }
 
-const num = (v: number | null | undefined, d = 3) => (v == null || Number.isNaN(v) ? '–' : v.toFixed(d));
-const pct = (v: number | null | undefined) => (v == null ? '–' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(0)}%`);
+const pct = (v: number | null) => formatCheck({ value: v, unit: 'rel' });
 
 /** The columns of the aggregate text table. */
 const TEXT_KEYS = [

@@ -117,47 +117,36 @@ export async function runRecipe(
       samples: Object.values(m.counts).reduce((a, c) => a + Object.values(c).reduce((x, y) => x + y, 0), 0),
     };
   });
-  const promptWorld = await stage(
-    'prompts',
-    { world: recipe.world.config, n: recipe.construct.prompts, seed: recipe.seed, split: recipe.construct.split },
-    async (dir) => {
-      generateWorld(world, {
-        seed: recipe.seed + 7919,
+  /**
+   * Fresh prompt scenes of the construct split (never the SFT world's or the eval suite's): captions for the
+   * hallucination sets, and the other scenarios' tasks (count / arith, safety requests) in a world of their own, built
+   * only when a set or method asks, so the caption prompts (and every hallucination result) stay what they were.
+   * `tasks` is part of the key only for the latter (the caption stage's key predates it).
+   */
+  const promptStage = (name: string, tasks: readonly PromptTask[], seedOffset: number) =>
+    stage(
+      name,
+      {
+        world: recipe.world.config,
         n: recipe.construct.prompts,
-        outDir: dir,
-        tasks: ['caption'],
-        splits: [recipe.construct.split],
-      });
-      return { dir };
-    },
-  );
-
-  // prompts of the other scenarios (count / arith for verifiable reasoning, safety requests), only when asked for:
-  // fresh scenes of their own, so the caption prompts (and every hallucination result) stay what they were
+        seed: recipe.seed,
+        split: recipe.construct.split,
+        tasks: name === 'prompts' ? undefined : tasks,
+      },
+      async (dir) => {
+        generateWorld(world, {
+          seed: recipe.seed + seedOffset,
+          n: recipe.construct.prompts,
+          outDir: dir,
+          tasks: [...tasks],
+          splits: [recipe.construct.split],
+        });
+        return { dir };
+      },
+    );
+  const promptWorld = await promptStage('prompts', ['caption'], 7919);
   const otherTasks = promptTasksOf(recipe).filter((t) => t !== 'caption');
-  const taskWorld =
-    otherTasks.length === 0
-      ? null
-      : await stage(
-          'task-prompts',
-          {
-            world: recipe.world.config,
-            n: recipe.construct.prompts,
-            seed: recipe.seed,
-            split: recipe.construct.split,
-            tasks: otherTasks,
-          },
-          async (dir) => {
-            generateWorld(world, {
-              seed: recipe.seed + 15838,
-              n: recipe.construct.prompts,
-              outDir: dir,
-              tasks: otherTasks,
-              splits: [recipe.construct.split],
-            });
-            return { dir };
-          },
-        );
+  const taskWorld = otherTasks.length === 0 ? null : await promptStage('task-prompts', otherTasks, 15838);
 
   // 2. SFT
   const sft = await stage('sft', { sft: recipe.sft, world: sftWorld.key, seed: recipe.seed }, async (dir) => {

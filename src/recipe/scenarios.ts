@@ -57,8 +57,11 @@ export interface Scenario {
 }
 
 const EPS = 1e-9;
-const rel = (a: number | null, b: number | null) => (a == null || b == null || b === 0 ? null : (a - b) / b);
-const pts = (a: number | null, b: number | null) => (a == null || b == null ? null : (a - b) * 100);
+/** Relative change (a − b) / b; null when either is missing or b is 0. */
+export const rel = (a: number | null | undefined, b: number | null | undefined) =>
+  a == null || b == null || b === 0 ? null : (a - b) / b;
+const pts = (a: number | null | undefined, b: number | null | undefined) =>
+  a == null || b == null ? null : (a - b) * 100;
 const atMost = (x: number | null, limit: number) => x != null && x <= limit + EPS;
 const atLeast = (x: number | null, limit: number) => x != null && x >= limit - EPS;
 

@@ -174,7 +174,7 @@ export function methodTable(
 
 const stars = (p: number | null | undefined) =>
   p == null ? '' : p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : '';
-const num = (v: number | null | undefined, d = 3) => (v == null || Number.isNaN(v) ? '–' : v.toFixed(d));
+export const num = (v: number | null | undefined, d = 3) => (v == null || Number.isNaN(v) ? '–' : v.toFixed(d));
 
 /** Plain-text table: value, then significance marks vs baseline (b) and control (c). */
 export function tableText(rows: readonly MethodRow[]): string {
