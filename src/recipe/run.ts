@@ -47,6 +47,8 @@ export interface RecipeEvents {
   stage?: (name: string, state: 'start' | 'cached' | 'done', seconds?: number) => void;
   progress?: (stage: string, done: number, total: number, info?: Record<string, number>) => void;
   log?: (line: string) => void;
+  /** a multi-seed run starts seed `seed` (the `index`-th of `of`) */
+  seed?: (seed: number, index: number, of: number) => void;
 }
 
 export interface RecipeResult {
@@ -581,7 +583,7 @@ export async function runRecipeSeeds(
   const out = path.resolve(opts.out ?? recipe.out ?? path.join('runs', recipe.name));
   const perSeed: RecipeResult[] = [];
   for (const seed of seeds) {
-    opts.events?.log?.(`seed ${seed}`);
+    opts.events?.seed?.(seed, perSeed.length, seeds.length);
     perSeed.push(
       await runRecipe(
         { ...recipe, seed },

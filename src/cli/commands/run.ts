@@ -53,11 +53,10 @@ export function register(program: Command): void {
           }
           bar.p.update(done, info);
         },
-        log: (line: string) => {
-          if (!line.startsWith('seed ')) return;
+        seed: (seed: number) => {
           bar?.p.stop();
           bar = undefined;
-          process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
+          process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] seed ${seed}\n`);
         },
       };
       const result = seeds
