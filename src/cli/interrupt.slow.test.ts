@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { interruptCli, runCli, runCliAsync, tempDir } from '../../test/helpers/cli.ts';
 import { readOutput, writeSampleSet } from '../construct/testing.ts';
+import { solidPng } from '../io/fixtures.ts';
 import { startFixtureServer } from '../serve/fixture.ts';
 
 /**
@@ -151,6 +152,97 @@ describe('Ctrl-C leaves nothing half-made', () => {
       await fx.close();
     }
   }, 120_000);
+
+  it('eval run: keeps the finished requests, writes no metrics; a rerun resumes; a finished run is left as it was', async () => {
+    const fx = await startFixtureServer({ behave: () => ({ kind: 'ok', delayMs: 30 }) });
+    try {
+      const out = at('eval');
+      const args = (seed: string) => [
+        'eval',
+        'run',
+        '--suite',
+        'shapes',
+        '--model',
+        `openai:fixture@${fx.url}`,
+        '--limit',
+        '40',
+        '--concurrency',
+        '2',
+        '--seed',
+        seed,
+        '--out',
+        out,
+      ];
+      const r = await interruptCli(args('1'), /: 16\/\d+ requests done/, { delayMs: 200 });
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(
+        /interrupted: [1-9]\d* requests written to the cache; rerun the same command to resume \(metrics\.json and report\.html are written when the run completes\)\n$/,
+      );
+      const partial = readdirSync(out).sort();
+      for (const f of ['metrics.json', 'report.html', 'run.json', 'samples.jsonl']) expect(partial).not.toContain(f);
+      expect(leftovers(out)).toEqual([]);
+      const cachedBefore = readFileSync(path.join(out, 'responses.jsonl'), 'utf8').trim().split('\n').length;
+
+      const again = await runCliAsync(args('1'));
+      expect(again.code, again.stderr).toBe(0);
+      const keys = readFileSync(path.join(out, 'responses.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).key as string);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys.length).toBeGreaterThan(cachedBefore);
+      expect(again.stderr).toMatch(/cached or shared|from cache/);
+
+      // a complete run, then an interrupted rerun with another seed: the complete run's files are untouched
+      const complete = snapshot(out);
+      const other = await interruptCli(args('2'), /: 16\/\d+ requests done/, { delayMs: 200 });
+      expect(other.code, other.stderr).toBe(130);
+      const after = snapshot(out);
+      for (const f of ['metrics.json', 'report.html', 'run.json', 'samples.jsonl']) expect(after[f]).toBe(complete[f]);
+      expect(leftovers(out)).toEqual([]);
+    } finally {
+      await fx.close();
+    }
+  }, 180_000);
+
+  it('export: OUT stays absent (or empty as it was) and no temp folder is left', async () => {
+    // 3,000 records, each with its own image, so copying the media takes long enough to interrupt
+    const template = JSON.parse(readFileSync('src/export/golden/input/prefs.jsonl', 'utf8').split('\n')[1]);
+    const src = at('exp-src');
+    mkdirSync(path.join(src, 'media'), { recursive: true });
+    const rows: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const [width, height] = [4 + (i % 60), 4 + Math.floor(i / 60)];
+      const png = solidPng(width, height, [200, 40, 40]);
+      writeFileSync(path.join(src, 'media', `i${i}.png`), png);
+      const sha256 = createHash('sha256').update(png).digest('hex');
+      const media = [{ kind: 'image', path: `media/i${i}.png`, sha256, width, height }];
+      rows.push(JSON.stringify({ ...template, id: `p${i}`, sampleId: `s${i}`, media }));
+    }
+    const input = path.join(src, 'prefs.jsonl');
+    writeFileSync(input, `${rows.join('\n')}\n`);
+    const args = (out: string) => ['export', '--engine', 'trl', '--objective', 'dpo', '--model', 'm', input, out];
+    const fresh = at('exp-fresh');
+    const r = await interruptCli(args(fresh), /write: [1-9]\d*\/30\d\d/);
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(
+      /interrupted: 3000 of 3000 rows checked, none written; rerun the same command to redo \(.*exp-fresh was not written; \d+ of 30\d\d files were ready\)\n$/,
+    );
+    expect(existsSync(fresh)).toBe(false);
+    expect(readdirSync(t.dir).filter((f) => f.includes('exp-fresh'))).toEqual([]);
+
+    // an empty folder made for the output stays empty; a finished export then fills it
+    const made = at('exp-made');
+    mkdirSync(made);
+    const again = await interruptCli(args(made), /write: [1-9]\d*\/30\d\d/);
+    expect(again.code, again.stderr).toBe(130);
+    expect(readdirSync(made)).toEqual([]);
+    expect(readdirSync(t.dir).filter((f) => f.includes('exp-made') && f !== 'exp-made')).toEqual([]);
+    const done = await runCliAsync(args(made));
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('3000 records → 3000 candidate rows');
+    expect(readdirSync(made)).toContain('README.md');
+  }, 180_000);
 
   it('run: stops, says how many stages are cached, leaves no temp file', async () => {
     const out = at('run');

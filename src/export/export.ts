@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { atomicOutputDir } from '../io/atomic.ts';
 import { FORMATS } from '../io/formats/index.ts';
 import type { Preference } from '../schema/index.ts';
 import { MmalignError, RecordValidationError, type ValidationIssue } from '../util/errors.ts';
@@ -47,6 +48,8 @@ export interface ExportOptions {
   dryRun?: boolean;
   /** Pre-flight progress (rows checked so far, of total). */
   onProgress?: (done: number, total: number) => void;
+  /** Write progress (files written and media copied so far, of total). */
+  onWrite?: (done: number, total: number) => void;
 }
 
 export interface PreflightReport {
@@ -283,21 +286,29 @@ export async function prepareExport(opts: ExportOptions): Promise<PreparedExport
   return { report, out, written: { plan, files } };
 }
 
-/** The whole hand-off: `prepareExport`, then write the files and copy the media into `out` (never overwriting). */
+/**
+ * The whole hand-off: `prepareExport`, then write the files and copy the media into a hidden sibling of `out` that
+ * replaces it when complete, so an error or Ctrl-C mid-copy leaves `out` as it was (absent or empty).
+ */
 export async function runExport(opts: ExportOptions): Promise<ExportResult> {
   const { report, out, written } = await prepareExport(opts);
   if (!written) return { report, written: [], out };
   const { plan, files } = written;
-  await mkdir(out, { recursive: true });
-  for (const f of files) {
-    const abs = path.join(out, f.path);
-    await mkdir(path.dirname(abs), { recursive: true });
-    await writeFile(abs, f.text, f.path.endsWith('.sh') ? { mode: 0o755 } : undefined);
-  }
-  for (const m of plan.media) {
-    const abs = path.join(out, m.to);
-    await mkdir(path.dirname(abs), { recursive: true });
-    await copyFile(m.from, abs);
-  }
+  const total = files.length + plan.media.length;
+  let done = 0;
+  await atomicOutputDir(out, async (tmp) => {
+    for (const f of files) {
+      const abs = path.join(tmp, f.path);
+      await mkdir(path.dirname(abs), { recursive: true });
+      await writeFile(abs, f.text, f.path.endsWith('.sh') ? { mode: 0o755 } : undefined);
+      opts.onWrite?.(++done, total);
+    }
+    for (const m of plan.media) {
+      const abs = path.join(tmp, m.to);
+      await mkdir(path.dirname(abs), { recursive: true });
+      await copyFile(m.from, abs);
+      opts.onWrite?.(++done, total);
+    }
+  });
   return { report, written: [...files.map((f) => f.path), ...plan.media.map((m) => m.to)].sort(), out };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { open, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -19,7 +19,7 @@ const openTemps = new Set<string>();
 /** Remove the temp files of every atomic write still in progress; for signal handlers, so it is synchronous. */
 export function removeOpenTempFiles(): number {
   const n = openTemps.size;
-  for (const tmp of openTemps) rmSync(tmp, { force: true });
+  for (const tmp of openTemps) rmSync(tmp, { recursive: true, force: true });
   openTemps.clear();
   return n;
 }
@@ -36,6 +36,30 @@ export async function atomicOutput<T>(file: string, write: (tmpPath: string) => 
     return result;
   } catch (e) {
     await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    openTemps.delete(tmp);
+  }
+}
+
+/**
+ * The folder form of `atomicOutput`: `write(tmpDir)` fills a hidden sibling folder, which then replaces `dir` (which
+ * must be absent or empty). An error or an interrupt leaves `dir` as it was and no temp folder behind.
+ */
+export async function atomicOutputDir<T>(dir: string, write: (tmpDir: string) => Promise<T>): Promise<T> {
+  const target = path.resolve(dir);
+  mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  openTemps.add(tmp);
+  try {
+    mkdirSync(tmp);
+    const result = await write(tmp);
+    // an empty folder the user made for the output is replaced; a non-empty one makes rmdir fail, never lose files
+    if (existsSync(target)) await rmdir(target);
+    await rename(tmp, target);
+    return result;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
     throw e;
   } finally {
     openTemps.delete(tmp);

@@ -1,4 +1,4 @@
-export { atomicOutput, atomicWriteFile, removeOpenTempFiles, tempPathFor } from './atomic.ts';
+export { atomicOutput, atomicOutputDir, atomicWriteFile, removeOpenTempFiles, tempPathFor } from './atomic.ts';
 export * from './formats/index.ts';
 export {
   countJsonlLines,

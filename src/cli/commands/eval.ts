@@ -166,7 +166,20 @@ export function register(program: Command): void {
       const { parseWorkers, setSamplingWorkers } = await import('../../train/parallel/index.ts');
       setSamplingWorkers(parseWorkers(workers));
       const { runSuiteCli } = await import('../../eval/run/cli-run.ts');
-      const res = await runSuiteCli(o, (line) => process.stderr.write(`${line}\n`));
+      // Ctrl-C: every finished request is already in the run's caches; metrics.json and report.html come at the end
+      const { setInterruptStatus } = await import('../interrupt.ts');
+      let cached = 0;
+      setInterruptStatus(() => ({
+        done: cached,
+        unit: 'requests',
+        verb: 'written to the cache',
+        rerun: 'rerun the same command to resume (metrics.json and report.html are written when the run completes)',
+      }));
+      const res = await runSuiteCli(
+        o,
+        (line) => process.stderr.write(`${line}\n`),
+        () => cached++,
+      );
       print({ out: res.out, metrics: res.metricsPath, report: res.reportPath, summary: res.summary });
     });
 

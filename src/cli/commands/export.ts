@@ -39,19 +39,19 @@ export function register(program: Command): void {
       if (!(ENGINE_NAMES as readonly string[]).includes(engine))
         throw new UnknownNameError('engine', engine, ENGINE_NAMES, { hint: 'see --help for --engine' });
       let bar: ReturnType<typeof createProgress> | undefined;
+      let writeBar: ReturnType<typeof createProgress> | undefined;
+      let written = 0;
+      let toWrite: number | undefined;
       let ticked = 0;
-      // Ctrl-C: an OUT this run created is removed (it would be half-written), and a rerun starts clean
-      const { existsSync, rmSync } = await import('node:fs');
-      const { onInterrupt, setInterruptStatus } = await import('../interrupt.ts');
-      const outExisted = existsSync(out);
-      const offCleanup = onInterrupt(() => {
-        if (!outExisted) rmSync(out, { recursive: true, force: true });
-      });
+      let rows: number | undefined;
+      // Ctrl-C: OUT is written into a hidden sibling folder that replaces it only when complete (runExport)
+      const { setInterruptStatus } = await import('../interrupt.ts');
       setInterruptStatus(() => ({
         done: ticked,
-        unit: 'rows checked',
-        kept: false,
-        rerun: `rerun the same command to redo${outExisted ? '' : ` (${out} was removed)`}`,
+        total: rows,
+        unit: 'rows',
+        verb: 'checked, none written',
+        rerun: `rerun the same command to redo (${out} was not written${toWrite ? `; ${written} of ${toWrite} files were ready` : ''})`,
       }));
       const rankings = String(o.rankings);
       if (!Object.hasOwn(RANKING_MODES, rankings))
@@ -75,15 +75,23 @@ export function register(program: Command): void {
         beta: o.beta as number | undefined,
         dryRun: Boolean(o.dryRun),
         onProgress: (done, total) => {
+          rows = total;
+          ticked = done;
           // Only sets big enough to wait for get a bar; the first call creates it with the total.
           if (total < 1000) return;
           bar ??= createProgress('pre-flight', total, { unit: 'rows' });
-          if (done > ticked) bar.tick(done - ticked);
-          ticked = done;
+          bar.update(done);
           if (done === total) bar.stop();
         },
+        onWrite: (done, total) => {
+          toWrite = total;
+          written = done;
+          if (total < 200) return;
+          writeBar ??= createProgress('write', total, { unit: 'files' });
+          writeBar.update(done);
+          if (done === total) writeBar.stop();
+        },
       });
-      offCleanup();
       const r = res.report;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -10,8 +10,11 @@ export class JsonlCache<T> {
   readonly #map = new Map<string, T>();
   hits = 0;
 
-  constructor(file: string) {
+  readonly #onPut: () => void;
+
+  constructor(file: string, onPut: () => void = () => {}) {
     this.file = file;
+    this.#onPut = onPut;
     if (existsSync(file)) {
       for (const line of readFileSync(file, 'utf8').split('\n')) {
         if (!line.trim()) continue;
@@ -38,6 +41,7 @@ export class JsonlCache<T> {
   put(key: string, value: T): void {
     this.#map.set(key, value);
     appendFileSync(this.file, `${JSON.stringify({ key, value })}\n`);
+    this.#onPut();
   }
 }
 

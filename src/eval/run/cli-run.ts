@@ -19,7 +19,7 @@ export interface SuiteCliOptions {
 }
 
 /** `mmalign eval run`: resolve the model strings, run the suite, close the models, summarise. */
-export async function runSuiteCli(o: SuiteCliOptions, log: (line: string) => void) {
+export async function runSuiteCli(o: SuiteCliOptions, log: (line: string) => void, onCached?: () => void) {
   lookup(SUITES, 'suite', o.suite);
   const out = o.out ?? path.join('runs', `eval-${o.suite}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const model = await resolveEvalModel(o.model, { concurrency: o.concurrency });
@@ -42,6 +42,7 @@ export async function runSuiteCli(o: SuiteCliOptions, log: (line: string) => voi
       data: o.data,
       images: o.images,
       parser: o.parser,
+      onCached,
     });
     const summary = Object.fromEntries(
       r.metrics.benchmarks.map((e) => [e.id, { [e.headline.name]: e.headline.value, ...e.guards }]),

@@ -113,14 +113,16 @@ export function buildContext(o: {
   outDir: string;
   boot: BootstrapOptions;
   log: (line: string) => void;
+  /** called for every request written to a cache */
+  onCached?: () => void;
   model: VisionLanguageModel;
   judge?: VisionLanguageModel;
   reference?: VisionLanguageModel;
 }): SuiteContext {
   const call: CallContext = { mediaRoot: o.outDir };
-  const gcache = new JsonlCache<GenOutcome>(path.join(o.outDir, 'responses.jsonl'));
-  const lcache = new JsonlCache<number | null>(path.join(o.outDir, 'logprobs.jsonl'));
-  const jcache = new JsonlCache<GenOutcome>(path.join(o.outDir, 'judgements.jsonl'));
+  const gcache = new JsonlCache<GenOutcome>(path.join(o.outDir, 'responses.jsonl'), o.onCached);
+  const lcache = new JsonlCache<number | null>(path.join(o.outDir, 'logprobs.jsonl'), o.onCached);
+  const jcache = new JsonlCache<GenOutcome>(path.join(o.outDir, 'judgements.jsonl'), o.onCached);
   const model = o.model;
   const ctx: SuiteContext = {
     seed: o.seed,

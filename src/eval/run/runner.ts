@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atomicWriteFile } from '../../io/atomic.ts';
 import type { VisionLanguageModel } from '../../models/types.ts';
 import { renderRunReport } from '../../report/html.ts';
 import { RunMetrics, type RunMetricsInput } from '../../report/metrics.ts';
@@ -50,6 +51,8 @@ export interface RunOptions {
   data?: string[];
   images?: string;
   parser?: string;
+  /** called once per response, score or judgement written to the run's caches (for the `interrupted:` line) */
+  onCached?: () => void;
 }
 
 export interface RunResult {
@@ -66,10 +69,16 @@ export async function runSuite(o: RunOptions): Promise<RunResult> {
   mkdirSync(o.out, { recursive: true });
   const seed = o.seed ?? 0;
   const started = Date.now();
-  writeFileSync(
-    path.join(o.out, 'run.json'),
-    `${JSON.stringify({ suite: o.suite, model: o.modelSpec, judge: o.judgeSpec ?? null, reference: o.referenceSpec ?? null, seed, limit: o.limit ?? null, limits: o.limits ?? null, startedAt: new Date(started).toISOString() }, null, 2)}\n`,
-  );
+  const runJson = {
+    suite: o.suite,
+    model: o.modelSpec,
+    judge: o.judgeSpec ?? null,
+    reference: o.referenceSpec ?? null,
+    seed,
+    limit: o.limit ?? null,
+    limits: o.limits ?? null,
+    startedAt: new Date(started).toISOString(),
+  };
   const ctx = buildContext({
     seed,
     limit: o.limit,
@@ -78,6 +87,7 @@ export async function runSuite(o: RunOptions): Promise<RunResult> {
     outDir: o.out,
     boot: { seed, resamples: o.resamples ?? 1000 },
     log,
+    onCached: o.onCached,
     model: o.model,
     judge: o.judge,
     reference: o.reference,
@@ -98,9 +108,13 @@ export async function runSuite(o: RunOptions): Promise<RunResult> {
     notes: res.notes,
   };
   const metrics = RunMetrics.parse(metricsIn);
+  // Only the response caches grow during the run; the files that describe it are written together at the end, each
+  // atomically, so an interrupted rerun leaves a previous run's files as they were (the caches are keyed by request).
+  for (const f of res.outputs ?? []) await atomicWriteFile(path.join(o.out, f.path), f.text);
+  await atomicWriteFile(path.join(o.out, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
   const metricsPath = path.join(o.out, 'metrics.json');
-  writeFileSync(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
+  await atomicWriteFile(metricsPath, `${JSON.stringify(metrics, null, 2)}\n`);
   const reportPath = path.join(o.out, 'report.html');
-  writeFileSync(reportPath, renderRunReport(metrics));
+  await atomicWriteFile(reportPath, renderRunReport(metrics));
   return { out: o.out, metricsPath, reportPath, metrics };
 }

@@ -40,7 +40,6 @@ import { MMHAL_JUDGE_TEMPLATE, mmhalJudgePrompt, scoreMmhal } from '../mmhal.ts'
 import { judgePope, POPE_PARSER_NAMES, type PopeLabel, scorePope } from '../pope.ts';
 import { parseBracketVerdict, type RewardItem, scoreRewardPairs } from '../reward.ts';
 import { scoreSafety } from '../safety.ts';
-import { sha256File } from '../score-files.ts';
 import type { SuiteContext } from './context.ts';
 
 /**
@@ -210,6 +209,8 @@ export interface SuiteOutput {
   judge: { id: string; prompts: Record<string, string> } | null;
   /** every benchmark file the numbers depend on, with its sha256 */
   files: Array<{ path: string; sha256: string; role: string }>;
+  /** whole files of the run folder the runner writes at the end, beside metrics.json (relative paths) */
+  outputs?: Array<{ path: string; text: string }>;
 }
 
 export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
@@ -237,8 +238,8 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
     decoding[task] = { ...spec.params, n };
   }
   const all = [...samples.values()].flat();
-  const samplesFile = path.join(ctx.outDir, 'samples.jsonl');
-  writeFileSync(samplesFile, `${all.map((s) => JSON.stringify(s)).join('\n')}\n`);
+  // written by the runner with metrics.json at the end, so an interrupted rerun never leaves new samples beside old metrics
+  const samplesText = `${all.map((s) => JSON.stringify(s)).join('\n')}\n`;
   ctx.log(
     `shapes: ${all.length} samples over ${samples.size} tasks (seed ${ctx.seed}, test split; POPE on in-distribution scenes, seed ${inDistributionScenes(ctx.seed).seed})`,
   );
@@ -513,12 +514,7 @@ export async function runShapesSuite(ctx: SuiteContext): Promise<SuiteOutput> {
     judge: ctx.judge
       ? { id: ctx.judge.id, prompts: judgePrompts }
       : { id: `${RULE_MMHAL_JUDGE}+${RULE_PAIRWISE_JUDGE}`, prompts: {} },
-    files: [
-      {
-        path: path.relative(ctx.outDir, samplesFile),
-        sha256: sha256File(samplesFile),
-        role: 'suite samples (generated)',
-      },
-    ],
+    files: [{ path: 'samples.jsonl', sha256: sha(samplesText), role: 'suite samples (generated)' }],
+    outputs: [{ path: 'samples.jsonl', text: samplesText }],
   };
 }
