@@ -75,6 +75,23 @@ describe('Ctrl-C leaves nothing half-made', () => {
     expect(files).toHaveLength(manifest.files.media.images);
   }, 120_000);
 
+  it('world: a hang-up (SIGHUP) cleans up as Ctrl-C does; a temp folder of a killed run is removed by the next', async () => {
+    const out = at('w-hup');
+    const r = await interruptCli(['world', '--n', '5000', '--seed', '2', '--out', out], /world: \d+\/45000/, {
+      signal: 'SIGHUP',
+    });
+    expect(r.code, r.stderr).toBe(129);
+    expect(r.stderr).toMatch(/interrupted: \d+ of 45000 samples done, none kept/);
+    expect(readdirSync(t.dir).filter((f) => f.startsWith('.w-hup'))).toEqual([]);
+
+    // what a SIGKILLed run leaves (pid 2^22 + 1 is above Linux's pid_max default, so no process has it)
+    const orphan = at(`.w-hup.partial-${2 ** 22 + 1}`);
+    mkdirSync(path.join(orphan, 'media'), { recursive: true });
+    expect(runCli(['world', '--n', '3', '--seed', '1', '--tasks', 'caption', '--out', out]).code).toBe(0);
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(path.join(out, 'world.json'))).toBe(true);
+  }, 120_000);
+
   it('convert: the output is absent and no temp file is left', async () => {
     const input = at('big.jsonl');
     const rows: string[] = [];

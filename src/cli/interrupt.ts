@@ -22,7 +22,8 @@ export interface InterruptStatus {
   rerun?: 'resume' | 'redo' | string;
 }
 
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+// SIGHUP: the terminal went away (ssh dropped, window closed); treated as Ctrl-C so temp files still go
+const SIGNAL_EXIT: Record<string, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 let statusOf: (() => InterruptStatus) | undefined;
 let graceful: { stop: () => void; notice: string | null } | undefined;
@@ -104,14 +105,12 @@ function handle(signal: NodeJS.Signals): void {
   hardStop(signal);
 }
 
-/** Install the SIGINT / SIGTERM handlers for this process (idempotent); returns the uninstall function. */
+/** Install the SIGINT / SIGTERM / SIGHUP handlers for this process (idempotent); returns the uninstall function. */
 export function installInterruptHandlers(): () => void {
-  const onInt = () => handle('SIGINT');
-  const onTerm = () => handle('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
+  const handlers = signals.map((sig) => [sig, () => handle(sig)] as const);
+  for (const [sig, fn] of handlers) process.on(sig, fn);
   return () => {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
+    for (const [sig, fn] of handlers) process.off(sig, fn);
   };
 }

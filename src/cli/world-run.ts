@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MmalignError } from '../util/errors.ts';
@@ -29,6 +29,7 @@ export async function runWorld(
   const out = path.resolve(job.opts.outDir);
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.partial-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
+  removeOrphanedPartials(out);
   try {
     mkdirSync(path.dirname(out), { recursive: true });
   } catch (e) {
@@ -91,6 +92,35 @@ export async function runWorld(
     throw e;
   } finally {
     off();
+  }
+}
+
+/**
+ * Temp folders of earlier runs into the same `out` whose process is gone (killed with SIGKILL, or the machine went
+ * down): nothing can finish them, so a new run removes them. A live process's temp folder is left alone.
+ */
+function removeOrphanedPartials(out: string): void {
+  const dir = path.dirname(out);
+  const prefix = `.${path.basename(out)}.partial-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(n.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    rmSync(path.join(dir, n), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,4 +1,7 @@
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type AsyncBuffer, asyncBufferFromFile, type PageHeader, parquetMetadataAsync, type RowGroup } from 'hyparquet';
+import { parquetHeader } from 'hyparquet/src/column.js';
 import { fileWriter, parquetWriteRows, type SchemaElement } from 'hyparquet-writer';
 import type { z } from 'zod';
 import { type MediaRef, RECORD_SCHEMAS, type RecordType } from '../schema/index.ts';
@@ -159,36 +162,181 @@ export async function* readParquetRows(file: string): AsyncGenerator<JsonlEntry>
     return;
   }
   let rowStart = 0;
-  for (const rg of metadata.row_groups) {
-    const rowEnd = rowStart + Number(rg.num_rows);
-    // a damaged file can pass the footer check and fail in a page: one issue, not a crash
-    let rows: Awaited<ReturnType<typeof parquetReadObjects>>;
-    try {
-      rows = await parquetReadObjects({ file: buf, metadata, rowStart, rowEnd, utf8: false });
-    } catch (e) {
-      yield unreadable(e, rowStart + 1);
-      return;
-    }
-    for (const [i, row] of rows.entries()) {
-      const line = rowStart + i + 1;
-      const value = row as Record<string, unknown>;
-      let bad: string | undefined;
-      for (const k of jsonCols) {
-        const v = value[k];
-        if (typeof v !== 'string') continue;
-        try {
-          value[k] = JSON.parse(v);
-        } catch {
-          bad = k;
-        }
+  const decoder = new RowGroupDecoder(file);
+  try {
+    for (const rg of metadata.row_groups) {
+      const rowEnd = rowStart + Number(rg.num_rows);
+      // a damaged file can pass the footer check and fail in a page: one issue, not a crash and not a hang
+      let rows: Record<string, unknown>[];
+      try {
+        const damaged = await checkPageHeaders(buf, rg);
+        if (damaged) throw new Error(damaged);
+        rows = await decoder.decode(rowStart, rowEnd, decodeBudgetMs(rg));
+      } catch (e) {
+        yield unreadable(e, rowStart + 1);
+        return;
       }
-      if (bad)
-        yield { ok: false, line, issue: { code: 'invalid_json', message: 'invalid JSON text', file, line, path: bad } };
-      else yield { ok: true, line, value };
+      for (const [i, row] of rows.entries()) {
+        const line = rowStart + i + 1;
+        const value = row as Record<string, unknown>;
+        let bad: string | undefined;
+        for (const k of jsonCols) {
+          const v = value[k];
+          if (typeof v !== 'string') continue;
+          try {
+            value[k] = JSON.parse(v);
+          } catch {
+            bad = k;
+          }
+        }
+        if (bad)
+          yield {
+            ok: false,
+            line,
+            issue: { code: 'invalid_json', message: 'invalid JSON text', file, line, path: bad },
+          };
+        else yield { ok: true, line, value };
+      }
+      rowStart = rowEnd;
     }
-    rowStart = rowEnd;
+  } finally {
+    await decoder.close();
   }
 }
+
+/**
+ * How long one row group may take to decode before it is declared damaged: 10 s, plus 1 s per MB of decoded data
+ * (hyparquet decodes well over 50 MB/s here, so a sound file never comes near it). `MMALIGN_PARQUET_DECODE_BUDGET_S`
+ * replaces the 10 s (tests use less).
+ */
+function decodeBudgetMs(rg: RowGroup): number {
+  const base = Number(process.env.MMALIGN_PARQUET_DECODE_BUDGET_S ?? 10);
+  return (Number.isFinite(base) && base > 0 ? base : 10) * 1000 + Number(rg.total_byte_size) / 1000;
+}
+
+/** Row groups decoded on one worker thread, each with a time budget; the worker is replaced after a timeout. */
+class RowGroupDecoder {
+  #worker: Worker | undefined;
+  constructor(readonly file: string) {}
+
+  async decode(rowStart: number, rowEnd: number, budgetMs: number): Promise<Record<string, unknown>[]> {
+    this.#worker ??= new Worker(new URL('./parquet-decode-worker.mjs', import.meta.url));
+    const worker = this.#worker;
+    try {
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `rows ${rowStart + 1}–${rowEnd} did not decode in ${Math.round(budgetMs / 1000)} s (damaged pages?)`,
+              ),
+            ),
+          budgetMs,
+        );
+        const done = () => {
+          clearTimeout(timer);
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+        };
+        const onMessage = (m: { ok: true; rows: Record<string, unknown>[] } | { ok: false; message: string }) => {
+          done();
+          if (m.ok) resolve(m.rows);
+          else reject(new Error(m.message));
+        };
+        const onError = (e: Error) => {
+          done();
+          reject(e);
+        };
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        worker.postMessage({ file: path.resolve(this.file), rowStart, rowEnd });
+      });
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    const w = this.#worker;
+    this.#worker = undefined;
+    await w?.terminate();
+  }
+}
+
+/**
+ * Walk the page headers of every column chunk of a row group and check them against the footer before hyparquet
+ * decodes anything: a damaged header can claim billions of values or a page bigger than its chunk, and hyparquet then
+ * loops synchronously for minutes filling them (found by the fuzz test on hyparquet 1.33). Returns what is wrong, or
+ * undefined when every page fits its chunk and the pages' value counts add up to the chunk's.
+ */
+async function checkPageHeaders(buf: AsyncBuffer, rg: RowGroup): Promise<string | undefined> {
+  for (const chunk of rg.columns) {
+    const meta = chunk.meta_data;
+    if (!meta) continue;
+    const column = meta.path_in_schema.join('.');
+    const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+    const end = start + Number(meta.total_compressed_size);
+    if (start < 0 || end > buf.byteLength) return `column ${column}: its pages lie outside the file`;
+    const view = new DataView(await buf.slice(start, end));
+    const reader = { view, offset: 0 };
+    const chunkValues = Number(meta.num_values);
+    const chunkBytes = Number(meta.total_uncompressed_size);
+    let values = 0;
+    while (values < chunkValues) {
+      const at = start + reader.offset;
+      let header: PageHeader;
+      try {
+        header = parquetHeader(reader);
+      } catch {
+        return `column ${column}: unreadable page header at byte ${at}`;
+      }
+      const where = `column ${column}: the ${header.type?.toLowerCase().replace(/_/g, ' ') ?? 'page'} at byte ${at}`;
+      if (
+        !isCount(header.compressed_page_size) ||
+        !isCount(header.uncompressed_page_size) ||
+        reader.offset + header.compressed_page_size > view.byteLength ||
+        header.uncompressed_page_size > chunkBytes
+      )
+        return `${where} does not fit its column chunk`;
+      let pageValues = 0;
+      if (header.type === 'DATA_PAGE') {
+        const h = header.data_page_header;
+        if (!h || !isCount(h.num_values)) return `${where} has no value count`;
+        pageValues = h.num_values;
+      } else if (header.type === 'DATA_PAGE_V2') {
+        const h = header.data_page_header_v2;
+        const levels = (h?.definition_levels_byte_length ?? 0) + (h?.repetition_levels_byte_length ?? 0);
+        if (
+          !h ||
+          ![
+            h.num_values,
+            h.num_nulls,
+            h.num_rows,
+            h.definition_levels_byte_length ?? 0,
+            h.repetition_levels_byte_length ?? 0,
+          ].every(isCount) ||
+          h.num_nulls > h.num_values ||
+          h.num_rows > Number(rg.num_rows) ||
+          levels > header.compressed_page_size ||
+          levels > header.uncompressed_page_size
+        )
+          return `${where} has inconsistent counts or level lengths`;
+        pageValues = h.num_values;
+      } else if (header.type === 'DICTIONARY_PAGE') {
+        const n = header.dictionary_page_header?.num_values;
+        if (!isCount(n) || n > header.uncompressed_page_size) return `${where} has an impossible value count`;
+      } else if (header.type !== 'INDEX_PAGE') return `${where} has an unknown page type`;
+      if (values + pageValues > chunkValues)
+        return `${where} claims ${pageValues} values, more than the ${chunkValues - values} left in its column chunk`;
+      values += pageValues;
+      reader.offset += header.compressed_page_size;
+    }
+  }
+  return undefined;
+}
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
 
 /** Rows of a data file for progress totals: parquet footer count, JSONL line count; undefined for JSON arrays. */
 export async function countRows(file: string): Promise<number | undefined> {
