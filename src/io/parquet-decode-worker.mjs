@@ -5,7 +5,13 @@ import { parentPort } from 'node:worker_threads';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 
 let opened;
-parentPort.on('message', async ({ file, rowStart, rowEnd }) => {
+// one request at a time, in order: the main thread matches replies by id
+let queue = Promise.resolve();
+parentPort.on('message', (m) => {
+  queue = queue.then(() => decode(m));
+});
+
+async function decode({ id, file, rowStart, rowEnd }) {
   try {
     if (opened?.file !== file) {
       const buf = await asyncBufferFromFile(file);
@@ -18,8 +24,8 @@ parentPort.on('message', async ({ file, rowStart, rowEnd }) => {
       rowEnd,
       utf8: false,
     });
-    parentPort.postMessage({ ok: true, rows });
+    parentPort.postMessage({ id, ok: true, rows });
   } catch (e) {
-    parentPort.postMessage({ ok: false, message: e instanceof Error ? e.message : String(e) });
+    parentPort.postMessage({ id, ok: false, message: e instanceof Error ? e.message : String(e) });
   }
-});
+}

@@ -161,21 +161,31 @@ export async function* readParquetRows(file: string): AsyncGenerator<JsonlEntry>
     yield unreadable(e, 0);
     return;
   }
-  let rowStart = 0;
+  const groups = metadata.row_groups;
+  const starts = groups.map((_, k) => groups.slice(0, k).reduce((n, g) => n + Number(g.num_rows), 0));
   const decoder = new RowGroupDecoder(file);
+  // Row group k + 1 decodes on the worker while this thread hands out the rows of k. A damaged file can pass the
+  // footer check and fail in a page: one issue (at the group's first row), not a crash and not a hang.
+  const ask = async (k: number): Promise<Requested> => {
+    const rg = groups[k] as RowGroup;
+    const damaged = await checkPageHeaders(buf, rg);
+    if (damaged) return { error: new Error(damaged) };
+    return { pending: decoder.request(starts[k] as number, (starts[k] as number) + Number(rg.num_rows)) };
+  };
   try {
-    for (const rg of metadata.row_groups) {
-      const rowEnd = rowStart + Number(rg.num_rows);
-      // a damaged file can pass the footer check and fail in a page: one issue, not a crash and not a hang
+    let next = groups.length ? await ask(0) : undefined;
+    for (let k = 0; k < groups.length; k++) {
+      const rowStart = starts[k] as number;
       let rows: Record<string, unknown>[];
       try {
-        const damaged = await checkPageHeaders(buf, rg);
-        if (damaged) throw new Error(damaged);
-        rows = await decoder.decode(rowStart, rowEnd, decodeBudgetMs(rg));
+        const got = next as Requested;
+        if ('error' in got) throw got.error;
+        rows = await decoder.wait(got.pending, decodeBudgetMs(groups[k] as RowGroup));
       } catch (e) {
         yield unreadable(e, rowStart + 1);
         return;
       }
+      next = k + 1 < groups.length ? await ask(k + 1) : undefined;
       for (const [i, row] of rows.entries()) {
         const line = rowStart + i + 1;
         const value = row as Record<string, unknown>;
@@ -197,7 +207,6 @@ export async function* readParquetRows(file: string): AsyncGenerator<JsonlEntry>
           };
         else yield { ok: true, line, value };
       }
-      rowStart = rowEnd;
     }
   } finally {
     await decoder.close();
@@ -214,52 +223,75 @@ function decodeBudgetMs(rg: RowGroup): number {
   return (Number.isFinite(base) && base > 0 ? base : 10) * 1000 + Number(rg.total_byte_size) / 1000;
 }
 
-/** Row groups decoded on one worker thread, each with a time budget; the worker is replaced after a timeout. */
+type Requested = { error: Error } | { pending: Promise<Record<string, unknown>[]> };
+
+/**
+ * Row groups decoded on one worker thread, in the order asked; `wait` gives each a time budget, and a group that
+ * overruns it has the worker terminated (it is stuck in a synchronous loop) and every request still open rejected.
+ */
 class RowGroupDecoder {
   #worker: Worker | undefined;
+  #id = 0;
+  readonly #open = new Map<
+    number,
+    { resolve: (rows: Record<string, unknown>[]) => void; reject: (e: Error) => void }
+  >();
   constructor(readonly file: string) {}
 
-  async decode(rowStart: number, rowEnd: number, budgetMs: number): Promise<Record<string, unknown>[]> {
-    this.#worker ??= new Worker(new URL('./parquet-decode-worker.mjs', import.meta.url));
-    const worker = this.#worker;
+  request(rowStart: number, rowEnd: number): Promise<Record<string, unknown>[]> {
+    const worker = this.#started();
+    const id = this.#id++;
+    const result = new Promise<Record<string, unknown>[]>((resolve, reject) => this.#open.set(id, { resolve, reject }));
+    // a rejection is read by `wait`; until then it must not count as unhandled
+    result.catch(() => {});
+    worker.postMessage({ id, file: path.resolve(this.file), rowStart, rowEnd });
+    return result;
+  }
+
+  async wait(result: Promise<Record<string, unknown>[]>, budgetMs: number): Promise<Record<string, unknown>[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`a row group did not decode in ${Math.round(budgetMs / 1000)} s (damaged pages?)`)),
+        budgetMs,
+      );
+    });
     try {
-      return await new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `rows ${rowStart + 1}–${rowEnd} did not decode in ${Math.round(budgetMs / 1000)} s (damaged pages?)`,
-              ),
-            ),
-          budgetMs,
-        );
-        const done = () => {
-          clearTimeout(timer);
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-        };
-        const onMessage = (m: { ok: true; rows: Record<string, unknown>[] } | { ok: false; message: string }) => {
-          done();
-          if (m.ok) resolve(m.rows);
-          else reject(new Error(m.message));
-        };
-        const onError = (e: Error) => {
-          done();
-          reject(e);
-        };
-        worker.on('message', onMessage);
-        worker.on('error', onError);
-        worker.postMessage({ file: path.resolve(this.file), rowStart, rowEnd });
-      });
+      return await Promise.race([result, overrun]);
     } catch (e) {
       await this.close();
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  #started(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL('./parquet-decode-worker.mjs', import.meta.url));
+    worker.on(
+      'message',
+      (m: { id: number } & ({ ok: true; rows: Record<string, unknown>[] } | { ok: false; message: string })) => {
+        const waiter = this.#open.get(m.id);
+        this.#open.delete(m.id);
+        if (m.ok) waiter?.resolve(m.rows);
+        else waiter?.reject(new Error(m.message));
+      },
+    );
+    worker.on('error', (e) => this.#failAll(e));
+    this.#worker = worker;
+    return worker;
+  }
+
+  #failAll(e: Error): void {
+    for (const w of this.#open.values()) w.reject(e);
+    this.#open.clear();
   }
 
   async close(): Promise<void> {
     const w = this.#worker;
     this.#worker = undefined;
+    this.#failAll(new Error('the decoder was closed'));
     await w?.terminate();
   }
 }
