@@ -1,6 +1,8 @@
 import { PNG } from 'pngjs';
 import type { ImageRef, Preference, Provenance, Sample } from '../schema/index.ts';
+import type { JsonlEntry } from './jsonl.ts';
 import type { MediaStore } from './media.ts';
+import type { ParquetColumn } from './parquet.ts';
 
 /**
  * Small deterministic fixtures for tests and benchmarks of io and its users (export engines): a solid-colour PNG
@@ -198,4 +200,23 @@ export async function fixtureSamples(store: MediaStore): Promise<Sample[]> {
       provenance: prov,
     },
   ];
+}
+
+/** Every column type of `writeParquetRows`, for the parquet tests. */
+export const ALL_PARQUET_COLUMNS: ParquetColumn[] = [
+  { name: 's', type: 'string' },
+  { name: 'd', type: 'double' },
+  { name: 'i', type: 'int' },
+  { name: 'b', type: 'boolean' },
+  { name: 'j', type: 'json' },
+  { name: 'raw', type: 'bytes' },
+  { name: 'list', type: 'bytes_list' },
+  { name: 'img', type: 'image' },
+];
+
+/** Drain an async iterable of reader entries into an array. */
+export async function collectEntries(it: AsyncIterable<JsonlEntry>): Promise<JsonlEntry[]> {
+  const out: JsonlEntry[] = [];
+  for await (const e of it) out.push(e);
+  return out;
 }

@@ -2,30 +2,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
-import type { JsonlEntry } from './jsonl.ts';
-import { type ParquetColumn, readParquetRows, writeParquetRows } from './parquet.ts';
+import { ALL_PARQUET_COLUMNS, collectEntries } from './fixtures.ts';
+import { readParquetRows, writeParquetRows } from './parquet.ts';
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir('mmalign-pq-damage-')));
 afterEach(() => cleanup());
 
-async function all(it: AsyncIterable<JsonlEntry>) {
-  const out: JsonlEntry[] = [];
-  for await (const e of it) out.push(e);
-  return out;
-}
-
-const COLS: ParquetColumn[] = [
-  { name: 's', type: 'string' },
-  { name: 'd', type: 'double' },
-  { name: 'i', type: 'int' },
-  { name: 'b', type: 'boolean' },
-  { name: 'j', type: 'json' },
-  { name: 'raw', type: 'bytes' },
-  { name: 'list', type: 'bytes_list' },
-  { name: 'img', type: 'image' },
-];
+const all = collectEntries;
+const COLS = ALL_PARQUET_COLUMNS;
 
 describe('damaged parquet pages', () => {
   /**

@@ -4,33 +4,18 @@ import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
 import type { Response } from '../schema/index.ts';
-import { fixturePreferences, fixtureSamples } from './fixtures.ts';
+import { ALL_PARQUET_COLUMNS, collectEntries, fixturePreferences, fixtureSamples } from './fixtures.ts';
 import { FORMATS } from './formats/index.ts';
-import type { JsonlEntry } from './jsonl.ts';
 import { MediaStore } from './media.ts';
-import { type ParquetColumn, parquetRowCount, readParquetRows, recordColumns, writeParquetRows } from './parquet.ts';
+import { parquetRowCount, readParquetRows, recordColumns, writeParquetRows } from './parquet.ts';
 
 let dir: string;
 let cleanup: () => void;
 beforeEach(() => ({ dir, cleanup } = tempDir('mmalign-pq-')));
 afterEach(() => cleanup());
 
-async function all(it: AsyncIterable<JsonlEntry>) {
-  const out: JsonlEntry[] = [];
-  for await (const e of it) out.push(e);
-  return out;
-}
-
-const COLS: ParquetColumn[] = [
-  { name: 's', type: 'string' },
-  { name: 'd', type: 'double' },
-  { name: 'i', type: 'int' },
-  { name: 'b', type: 'boolean' },
-  { name: 'j', type: 'json' },
-  { name: 'raw', type: 'bytes' },
-  { name: 'list', type: 'bytes_list' },
-  { name: 'img', type: 'image' },
-];
+const all = collectEntries;
+const COLS = ALL_PARQUET_COLUMNS;
 
 describe('parquet rows', () => {
   it('round-trips every column type across several row groups', async () => {

@@ -38,20 +38,33 @@ export function register(program: Command): void {
       const engine = String(o.engine);
       if (!(ENGINE_NAMES as readonly string[]).includes(engine))
         throw new UnknownNameError('engine', engine, ENGINE_NAMES, { hint: 'see --help for --engine' });
-      let bar: ReturnType<typeof createProgress> | undefined;
-      let writeBar: ReturnType<typeof createProgress> | undefined;
-      let written = 0;
-      let toWrite: number | undefined;
-      let ticked = 0;
-      let rows: number | undefined;
+      /** A phase's progress: counted always (for the `interrupted:` line), a bar only for what is worth waiting for. */
+      const phase = (label: string, unit: string, minForBar: number) => {
+        let bar: ReturnType<typeof createProgress> | undefined;
+        const p = {
+          done: 0,
+          total: undefined as number | undefined,
+          update(done: number, total: number) {
+            p.done = done;
+            p.total = total;
+            if (total < minForBar) return;
+            bar ??= createProgress(label, total, { unit });
+            bar.update(done);
+            if (done === total) bar.stop();
+          },
+        };
+        return p;
+      };
+      const checking = phase('pre-flight', 'rows', 1000);
+      const writing = phase('write', 'files', 200);
       // Ctrl-C: OUT is written into a hidden sibling folder that replaces it only when complete (runExport)
       const { setInterruptStatus } = await import('../interrupt.ts');
       setInterruptStatus(() => ({
-        done: ticked,
-        total: rows,
+        done: checking.done,
+        total: checking.total,
         unit: 'rows',
         verb: 'checked, none written',
-        rerun: `rerun the same command to redo (${out} was not written${toWrite ? `; ${written} of ${toWrite} files were ready` : ''})`,
+        rerun: `rerun the same command to redo (${out} was not written${writing.total ? `; ${writing.done} of ${writing.total} files were ready` : ''})`,
       }));
       const rankings = String(o.rankings);
       if (!Object.hasOwn(RANKING_MODES, rankings))
@@ -74,23 +87,8 @@ export function register(program: Command): void {
         template: o.template as string | undefined,
         beta: o.beta as number | undefined,
         dryRun: Boolean(o.dryRun),
-        onProgress: (done, total) => {
-          rows = total;
-          ticked = done;
-          // Only sets big enough to wait for get a bar; the first call creates it with the total.
-          if (total < 1000) return;
-          bar ??= createProgress('pre-flight', total, { unit: 'rows' });
-          bar.update(done);
-          if (done === total) bar.stop();
-        },
-        onWrite: (done, total) => {
-          toWrite = total;
-          written = done;
-          if (total < 200) return;
-          writeBar ??= createProgress('write', total, { unit: 'files' });
-          writeBar.update(done);
-          if (done === total) writeBar.stop();
-        },
+        onProgress: checking.update,
+        onWrite: writing.update,
       });
       const r = res.report;
       if (o.json) {
