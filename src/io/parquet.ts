@@ -168,8 +168,12 @@ export async function* readParquetRows(file: string): AsyncGenerator<JsonlEntry>
   // footer check and fail in a page: one issue (at the group's first row), not a crash and not a hang.
   const ask = async (k: number): Promise<Requested> => {
     const rg = groups[k] as RowGroup;
-    const damaged = await checkPageHeaders(buf, rg);
-    if (damaged) return { error: new Error(damaged) };
+    try {
+      const damaged = await checkPageHeaders(buf, rg);
+      if (damaged) return { error: new Error(damaged) };
+    } catch (e) {
+      return { error: e instanceof Error ? e : new Error(String(e)) };
+    }
     return { pending: decoder.request(starts[k] as number, (starts[k] as number) + Number(rg.num_rows)) };
   };
   try {
@@ -309,7 +313,8 @@ async function checkPageHeaders(buf: AsyncBuffer, rg: RowGroup): Promise<string 
     const column = meta.path_in_schema.join('.');
     const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
     const end = start + Number(meta.total_compressed_size);
-    if (start < 0 || end > buf.byteLength) return `column ${column}: its pages lie outside the file`;
+    if (!isCount(start) || !isCount(end) || end > buf.byteLength)
+      return `column ${column}: its pages lie outside the file`;
     const view = new DataView(await buf.slice(start, end));
     const reader = { view, offset: 0 };
     const chunkValues = Number(meta.num_values);
