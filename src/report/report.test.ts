@@ -68,6 +68,17 @@ describe('report.html', () => {
     expect(svg).toContain('M310.0');
     expect(esc('<a href="x">&')).toBe('&lt;a href=&quot;x&quot;&gt;&amp;');
   });
+  it('widens the label and value columns to fit long texts instead of cutting them at the edge', () => {
+    const text = '0.098 (−44% vs SFT, −26% vs control; 1/5 seeds)';
+    const label = 'MPO hallucination+safety on the mix chosen';
+    const svg = barChart([{ label, value: 0.1, scale: 1, text }], { title: 't', width: 640 });
+    const W = Number(/<svg[^>]* width="(\d+)"/.exec(svg)?.[1]);
+    const valX = Number(/<text x="([\d.]+)" y="\d+" class="val">/.exec(svg)?.[1]);
+    const lblX = Number(/<text x="([\d.]+)" y="\d+" text-anchor="end" class="lbl">/.exec(svg)?.[1]);
+    expect(valX + text.length * 7).toBeLessThanOrEqual(W);
+    expect(lblX - label.length * 7).toBeGreaterThanOrEqual(0);
+    expect(W - lblX - 8 - (W - valX + 8)).toBeGreaterThanOrEqual(240);
+  });
 });
 
 describe('eval compare', () => {

@@ -24,9 +24,19 @@ const clamp01 = (x: number) => Math.max(0, Math.min(1, x));
 
 /** Horizontal bar chart; one row per bar. */
 export function barChart(bars: readonly Bar[], opts: { title: string; width?: number } = { title: '' }): string {
-  const W = opts.width ?? 640;
-  const labelW = 190;
-  const textW = 150;
+  // label and value columns grow to fit their longest text (12 px sans: about 7 px a character), so nothing is cut
+  // at the SVG's edges; the plot keeps at least 240 px
+  const columnWidth = (texts: string[], min: number) =>
+    Math.max(min, Math.ceil(Math.max(0, ...texts.map((t) => t.length)) * 7) + 12);
+  const labelW = columnWidth(
+    bars.map((b) => b.label),
+    190,
+  );
+  const textW = columnWidth(
+    bars.map((b) => b.text),
+    150,
+  );
+  const W = Math.max(opts.width ?? 640, labelW + textW + 240);
   const plotW = W - labelW - textW;
   const rowH = 26;
   const top = 26;
