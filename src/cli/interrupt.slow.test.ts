@@ -85,7 +85,7 @@ describe('Ctrl-C leaves nothing half-made', () => {
     expect(readdirSync(t.dir).filter((f) => f.startsWith('.w-hup'))).toEqual([]);
 
     // what a SIGKILLed run leaves (pid 2^22 + 1 is above Linux's pid_max default, so no process has it)
-    const orphan = at(`.w-hup.partial-${2 ** 22 + 1}`);
+    const orphan = at(`.w-hup.${2 ** 22 + 1}.0123abcd.partial`);
     mkdirSync(path.join(orphan, 'media'), { recursive: true });
     expect(runCli(['world', '--n', '3', '--seed', '1', '--tasks', 'caption', '--out', out]).code).toBe(0);
     expect(existsSync(orphan)).toBe(false);
@@ -223,12 +223,12 @@ describe('Ctrl-C leaves nothing half-made', () => {
   }, 180_000);
 
   it('export: OUT stays absent (or empty as it was) and no temp folder is left', async () => {
-    // 3,000 records, each with its own image, so copying the media takes long enough to interrupt
+    // 8,000 records, each with its own image, so copying the media takes long enough to interrupt
     const template = JSON.parse(readFileSync('src/export/golden/input/prefs.jsonl', 'utf8').split('\n')[1]);
     const src = at('exp-src');
     mkdirSync(path.join(src, 'media'), { recursive: true });
     const rows: string[] = [];
-    for (let i = 0; i < 3000; i++) {
+    for (let i = 0; i < 8000; i++) {
       const [width, height] = [4 + (i % 60), 4 + Math.floor(i / 60)];
       const png = solidPng(width, height, [200, 40, 40]);
       writeFileSync(path.join(src, 'media', `i${i}.png`), png);
@@ -240,10 +240,10 @@ describe('Ctrl-C leaves nothing half-made', () => {
     writeFileSync(input, `${rows.join('\n')}\n`);
     const args = (out: string) => ['export', '--engine', 'trl', '--objective', 'dpo', '--model', 'm', input, out];
     const fresh = at('exp-fresh');
-    const r = await interruptCli(args(fresh), /write: [1-9]\d*\/30\d\d/);
+    const r = await interruptCli(args(fresh), /write: [1-9]\d*\/80\d\d/);
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr).toMatch(
-      /interrupted: 3000 of 3000 rows checked, none written; rerun the same command to redo \(.*exp-fresh was not written; \d+ of 30\d\d files were ready\)\n$/,
+      /interrupted: 8000 of 8000 rows checked, none written; rerun the same command to redo \(.*exp-fresh was not written; \d+ of 80\d\d files were ready\)\n$/,
     );
     expect(existsSync(fresh)).toBe(false);
     expect(readdirSync(t.dir).filter((f) => f.includes('exp-fresh'))).toEqual([]);
@@ -251,13 +251,13 @@ describe('Ctrl-C leaves nothing half-made', () => {
     // an empty folder made for the output stays empty; a finished export then fills it
     const made = at('exp-made');
     mkdirSync(made);
-    const again = await interruptCli(args(made), /write: [1-9]\d*\/30\d\d/);
+    const again = await interruptCli(args(made), /write: [1-9]\d*\/80\d\d/);
     expect(again.code, again.stderr).toBe(130);
     expect(readdirSync(made)).toEqual([]);
     expect(readdirSync(t.dir).filter((f) => f.includes('exp-made') && f !== 'exp-made')).toEqual([]);
     const done = await runCliAsync(args(made));
     expect(done.code, done.stderr).toBe(0);
-    expect(done.stdout).toContain('3000 records → 3000 candidate rows');
+    expect(done.stdout).toContain('8000 records → 8000 candidate rows');
     expect(readdirSync(made)).toContain('README.md');
   }, 180_000);
 

@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { removeOrphanedTemps, tempPathFor } from '../io/atomic.ts';
 import { MmalignError } from '../util/errors.ts';
 import type { WorldManifest } from '../world/index.ts';
 import { interruptExitCode, interruptMessage, onGracefulStop } from './interrupt.ts';
@@ -8,8 +9,9 @@ import type { WorldJob } from './workers/world-job.ts';
 
 /**
  * `mmalign world` without half-made folders: the world is generated into a hidden sibling of --out
- * (`.<name>.partial-<pid>`) in a worker thread, then moved into --out entry by entry (world.json, the marker of a
- * complete world, removed first and moved last; media/ replaced whole, so a rerun never mixes old and new images).
+ * (`.<name>.<pid>.<hex>.partial`, as io/atomic.ts names them) in a worker thread, then moved into --out entry by
+ * entry (world.json, the marker of a complete world, removed first and moved last; media/ replaced whole, so a rerun
+ * never mixes old and new images).
  * Ctrl-C stops the worker, removes the sibling and leaves --out as it was.
  */
 export interface WorldRun {
@@ -27,9 +29,8 @@ export async function runWorld(
   stopProgress: () => void,
 ): Promise<WorldRun> {
   const out = path.resolve(job.opts.outDir);
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.partial-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  removeOrphanedPartials(out);
+  removeOrphanedTemps(out);
+  const tmp = tempPathFor(out);
   try {
     mkdirSync(path.dirname(out), { recursive: true });
   } catch (e) {
@@ -92,35 +93,6 @@ export async function runWorld(
     throw e;
   } finally {
     off();
-  }
-}
-
-/**
- * Temp folders of earlier runs into the same `out` whose process is gone (killed with SIGKILL, or the machine went
- * down): nothing can finish them, so a new run removes them. A live process's temp folder is left alone.
- */
-function removeOrphanedPartials(out: string): void {
-  const dir = path.dirname(out);
-  const prefix = `.${path.basename(out)}.partial-`;
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.startsWith(prefix));
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const pid = Number(n.slice(prefix.length));
-    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    rmSync(path.join(dir, n), { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -11,6 +11,41 @@ import path from 'node:path';
 export function tempPathFor(file: string): string {
   const dir = path.dirname(file);
   return path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.partial`);
+}
+
+const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.partial$/;
+
+/**
+ * Remove the temp files / folders `tempPathFor(target)` made for processes that are gone (SIGKILL, a crash): nothing
+ * can finish them. Those of live processes are left alone. Returns how many were removed.
+ */
+export function removeOrphanedTemps(target: string): number {
+  const dir = path.dirname(path.resolve(target));
+  const base = path.basename(path.resolve(target));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    const pid = Number(m?.[2]);
+    if (!m || m[1] !== base || pid === process.pid || isAlive(pid)) continue;
+    rmSync(path.join(dir, n), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Temp files of writes in progress: an interrupted process removes them before it exits (`removeOpenTempFiles`). */
@@ -49,6 +84,7 @@ export async function atomicOutput<T>(file: string, write: (tmpPath: string) => 
 export async function atomicOutputDir<T>(dir: string, write: (tmpDir: string) => Promise<T>): Promise<T> {
   const target = path.resolve(dir);
   mkdirSync(path.dirname(target), { recursive: true });
+  removeOrphanedTemps(target);
   const tmp = tempPathFor(target);
   openTemps.add(tmp);
   try {

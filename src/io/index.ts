@@ -1,4 +1,11 @@
-export { atomicOutput, atomicOutputDir, atomicWriteFile, removeOpenTempFiles, tempPathFor } from './atomic.ts';
+export {
+  atomicOutput,
+  atomicOutputDir,
+  atomicWriteFile,
+  removeOpenTempFiles,
+  removeOrphanedTemps,
+  tempPathFor,
+} from './atomic.ts';
 export * from './formats/index.ts';
 export {
   countJsonlLines,

@@ -162,7 +162,12 @@ export async function* readParquetRows(file: string): AsyncGenerator<JsonlEntry>
     return;
   }
   const groups = metadata.row_groups;
-  const starts = groups.map((_, k) => groups.slice(0, k).reduce((n, g) => n + Number(g.num_rows), 0));
+  let rowsBefore = 0;
+  const starts = groups.map((g) => {
+    const start = rowsBefore;
+    rowsBefore += Number(g.num_rows);
+    return start;
+  });
   const decoder = new RowGroupDecoder(file);
   // Row group k + 1 decodes on the worker while this thread hands out the rows of k. A damaged file can pass the
   // footer check and fail in a page: one issue (at the group's first row), not a crash and not a hang.
