@@ -10,8 +10,9 @@ import path from 'node:path';
  */
 /** Part of every stage key: bump the revision whenever a stage's output changes for the same config (revision 2: POPE
  * references name the object before yes/no; 3: SFT worlds train on `exist`, the eval asks POPE on in-distribution
- * scenes), so that runs made by an older version are not reused. */
-export const CODE_VERSION = 'mmalign-0.1.0/3';
+ * scenes; 4: SFT sums its gradient over a fixed number of batch shards, whatever the number of workers), so that runs
+ * made by an older version are not reused. */
+export const CODE_VERSION = 'mmalign-0.1.0/4';
 
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
@@ -41,19 +42,29 @@ export interface StageRecord<T> {
   seconds: number;
 }
 
+function stagePaths(root: string, name: string, material: unknown) {
+  const key = stageKey(name, material);
+  const dir = path.join(root, 'stages', `${name}-${key}`);
+  return { key, dir, resultFile: path.join(dir, 'result.json') };
+}
+
+/** The stage's record when an earlier run finished it, without running anything; else undefined. */
+export function readCachedStage<T>(root: string, name: string, material: unknown): StageRecord<T> | undefined {
+  const { key, dir, resultFile } = stagePaths(root, name, material);
+  if (!existsSync(resultFile)) return undefined;
+  const saved = JSON.parse(readFileSync(resultFile, 'utf8')) as { result: T; seconds: number };
+  return { name, key, dir, result: saved.result, cached: true, seconds: saved.seconds };
+}
+
 export async function runCachedStage<T>(
   root: string,
   name: string,
   material: unknown,
   run: (dir: string) => Promise<T>,
 ): Promise<StageRecord<T>> {
-  const key = stageKey(name, material);
-  const dir = path.join(root, 'stages', `${name}-${key}`);
-  const resultFile = path.join(dir, 'result.json');
-  if (existsSync(resultFile)) {
-    const saved = JSON.parse(readFileSync(resultFile, 'utf8')) as { result: T; seconds: number };
-    return { name, key, dir, result: saved.result, cached: true, seconds: saved.seconds };
-  }
+  const earlier = readCachedStage<T>(root, name, material);
+  if (earlier) return earlier;
+  const { key, dir, resultFile } = stagePaths(root, name, material);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'stage.json'), `${JSON.stringify({ name, key, material }, null, 2)}\n`);
   const t0 = performance.now();

@@ -1,41 +1,22 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runSuite } from '../eval/run/runner.ts';
-import { resolveModel } from '../models/registry.ts';
-import { disposeVlm, initTf, loadCheckpoint } from '../nn/index.ts';
-import { getObjective } from '../objectives/index.ts';
+import { disposeVlm, initTf } from '../nn/index.ts';
 import { type CompareResult, compareRuns, RunMetrics, renderCompareReport } from '../report/index.ts';
-import type { Sample } from '../schema/index.ts';
-import {
-  loadPrefData,
-  loadPromptData,
-  loadSftData,
-  makeReward,
-  type ReplayOptions,
-  replayExamples,
-  type SftExample,
-  trainGrpo,
-  trainPreference,
-  trainSft,
-} from '../train/index.ts';
+import { loadSftData, trainSft } from '../train/index.ts';
 import { MmalignError } from '../util/errors.ts';
 import { generateWorld, parseWorldConfig, type WorldConfig } from '../world/index.ts';
 import { type Aggregate, aggregateSeeds, aggregateText, renderAggregateReport } from './aggregate.ts';
 import { runCachedStage, type StageRecord } from './cache.ts';
-import { type AlignMethod, OnlineSettings, type PromptTask, promptTasksOf, type Recipe, setTasks } from './schema.ts';
+import { runInLanes } from './lanes.ts';
 import {
-  correctedSet,
-  corruptedSet,
-  injectedSet,
-  mixedSet,
-  readSamples,
-  type SetContext,
-  type SetResult,
-  STRATEGY_REVISIONS,
-  safetySet,
-  selfSampledSet,
-  writeSet,
-} from './sets.ts';
+  type AlignResult,
+  type BuiltSet,
+  type MethodContext,
+  type MethodRecords,
+  methodRunner,
+  type StageRunner,
+} from './methods.ts';
+import { type PromptTask, promptTasksOf, type Recipe } from './schema.ts';
 import { controlsOf, type MethodRow, methodTable, renderRecipeReport, tableText } from './summary.ts';
 
 /**
@@ -63,17 +44,6 @@ export interface RecipeResult {
   stages: { name: string; key: string; cached: boolean; seconds: number }[];
 }
 
-interface AlignResult {
-  checkpoint: string;
-  wallSeconds: number;
-  steps: number;
-  pairs: number;
-  chosenShift: number | null;
-  heldOutAccuracy: number | null;
-  rounds: number;
-  constructionCost: { requests: number; completionTokens: number };
-}
-
 export async function runRecipe(
   recipe: Recipe,
   opts: {
@@ -90,14 +60,15 @@ export async function runRecipe(
   const ev = opts.events ?? {};
   const log = ev.log ?? (() => {});
   const stages: StageRecord<unknown>[] = [];
-  const stage = async <T>(
-    name: string,
-    material: unknown,
-    run: (dir: string) => Promise<T>,
-  ): Promise<StageRecord<T>> => {
+  const runStage: StageRunner = async (name, material, run) => {
     ev.stage?.(name, 'start');
     const r = await runCachedStage(out, name, material, run);
     ev.stage?.(name, r.cached ? 'cached' : 'done', r.seconds);
+    return r;
+  };
+  /** a stage of this function's own (the methods' stages come back in their records) */
+  const stage: StageRunner = async (name, material, run) => {
+    const r = await runStage(name, material, run);
     stages.push(r);
     return r;
   };
@@ -177,329 +148,52 @@ export async function runRecipe(
   });
 
   // 3. preference sets, in the order the recipe lists them
-  const prompts = (await readSamples(path.join(promptWorld.result.dir, 'samples.jsonl'))).filter(
-    (s) => s.task === 'caption',
-  );
-  const taskPrompts = taskWorld ? await readSamples(path.join(taskWorld.result.dir, 'samples.jsonl')) : [];
-  /** a set's prompts and the folder their images are in: captions, or the other tasks' prompts */
-  const promptsOf = (tasks: readonly PromptTask[]) =>
-    tasks.includes('caption')
-      ? { samples: prompts, root: promptWorld.result.dir, stage: promptWorld.key }
-      : {
-          samples: taskPrompts.filter((s) => s.task && (tasks as readonly string[]).includes(s.task)),
-          root: taskWorld!.result.dir,
-          stage: taskWorld!.key,
-        };
-  const built = new Map<string, string>();
-  const setResults = new Map<string, SetResult & { dir: string }>();
-  const buildSets = async (
-    names: string[],
-    policyCkpt: string,
-    policyKey: string,
-    slice?: (all: readonly Sample[]) => Sample[],
-    tag = '',
-  ) => {
-    for (const name of names) {
-      const set = recipe.construct.sets[name];
-      const deps =
-        set.strategy === 'corrupt'
-          ? { from: setResults.get(set.from)?.dir }
-          : set.strategy === 'mix'
-            ? { from: set.from.map((f) => setResults.get(f)?.dir) }
-            : {};
-      const needsPolicy =
-        set.strategy === 'self' ||
-        set.strategy === 'correct' ||
-        set.strategy === 'dropout' ||
-        set.strategy === 'safety';
-      const source = promptsOf(setTasks(set));
-      const promptSlice = slice ? slice(source.samples) : [...source.samples];
-      const material = {
-        set,
-        prompts: source.stage,
-        n: promptSlice.length,
-        deps,
-        policy: needsPolicy ? policyKey : null,
-        seed: recipe.seed,
-        revision: STRATEGY_REVISIONS[set.strategy],
-      };
-      const rec = await stage(`set-${name}${tag}`, material, async (dir) => {
-        const ctx: SetContext = {
-          name,
-          dir,
-          prompts: promptSlice,
-          promptsRoot: source.root,
-          seed: recipe.seed,
-          world,
-          policy: () => resolveModel(policyCkpt),
-          policyId: `embedded:${policyKey}`,
-          built,
-          createdAt,
-          run: `${recipe.name}/${recipe.seed}`,
-        };
-        let made: Awaited<ReturnType<typeof injectedSet>>;
-        switch (set.strategy) {
-          case 'self':
-            made = await selfSampledSet(set, ctx, (d, t) => ev.progress?.(`set-${name}${tag}`, d, t));
-            break;
-          case 'correct':
-            made = await correctedSet(set, ctx, (d, t) => ev.progress?.(`set-${name}${tag}`, d, t));
-            break;
-          case 'safety':
-            made = await safetySet(set, ctx, (d, t) => ev.progress?.(`set-${name}${tag}`, d, t));
-            break;
-          case 'mix':
-            made = await mixedSet(set, ctx);
-            break;
-          case 'inject':
-            made = await injectedSet(set, ctx);
-            break;
-          case 'corrupt':
-            made = await corruptedSet(set, ctx);
-            break;
-          case 'dropout':
-            throw new MmalignError('MMALIGN_RECIPE_STRATEGY', `set "${name}": recipes do not build dropout sets yet`, {
-              hint: 'use self, inject or corrupt here; image-free continuation works in `mmalign construct` (a dropout stage, with the embedded backend or any server with prefill)',
-            });
-        }
-        return { ...(await writeSet(dir, made.prefs, made.cost)), dir };
-      });
-      built.set(name, rec.result.dir);
-      setResults.set(name, rec.result);
-    }
+  const ctx: MethodContext = {
+    recipe,
+    out,
+    createdAt,
+    sft: { key: sft.key, checkpoint: sft.result.checkpoint },
+    sftWorld: sftWorld.result.dir,
+    captions: { root: promptWorld.result.dir, stage: promptWorld.key },
+    tasks: taskWorld ? { root: taskWorld.result.dir, stage: taskWorld.key } : null,
+    sets: {},
   };
-  await buildSets(Object.keys(recipe.construct.sets), sft.result.checkpoint, sft.key);
+  const setResults = new Map<string, BuiltSet>();
+  await methodRunner(ctx, stage, { progress: ev.progress, log }).buildSets(
+    Object.keys(recipe.construct.sets),
+    sft.result.checkpoint,
+    sft.key,
+    setResults,
+  );
+  ctx.sets = Object.fromEntries(setResults);
 
-  /** The SFT mixture to replay (replay.ts), loaded once when a method asks for it. */
-  let replayPool: Promise<SftExample[]> | undefined;
-  async function replayFor(m: AlignMethod): Promise<ReplayOptions | undefined> {
-    const weight = m.replay ?? recipe.align.replay;
-    if (weight === 0) return undefined;
-    replayPool ??= loadSftData(sftWorld.result.dir, { imageSize: world.imageSize, split: 'train' }).then((d) =>
-      replayExamples(d.examples),
-    );
-    return { examples: await replayPool, weight, batchSize: m.batchSize ?? recipe.align.batchSize, seed: recipe.seed };
+  // 4–5. per method: an aligned checkpoint, then the same suite on it; methods side by side on lanes when there are
+  // workers to spare (results are the same either way: each method runs on one thread)
+  const runner = methodRunner(ctx, runStage, { progress: ev.progress, log });
+  const methodNames = Object.keys(recipe.align.methods);
+  const records = new Map<string, MethodRecords>();
+  for (const name of methodNames) {
+    const done = runner.cached(name);
+    if (!done) continue;
+    for (const r of done.stages) ev.stage?.(r.name, 'cached', r.seconds);
+    records.set(name, done);
   }
-
-  // 4. align: one checkpoint per method
+  const toRun = methodNames.filter((n) => !records.has(n));
+  const lanes = Math.min(Math.max(1, Math.floor(opts.workers ?? 1)), toRun.length);
+  if (lanes > 1) {
+    // no progress bars from the lanes (two at once would fight over one line): each stage's line says when it ends
+    const laneResults = await runInLanes(ctx, toRun, lanes, { stage: ev.stage, log });
+    for (const [name, r] of laneResults) records.set(name, r);
+  } else {
+    for (const name of toRun) records.set(name, await runner.alignAndEval(name));
+  }
   const aligned = new Map<string, StageRecord<AlignResult>>();
-  for (const [name, m] of Object.entries(recipe.align.methods)) {
-    const material = {
-      method: m,
-      sft: sft.key,
-      sets: [m.data, m.imagePairs].map((s) => (s ? setResults.get(s)?.file : null)),
-      align: { ...recipe.align, methods: undefined },
-    };
-    const rec = await stage(`align-${name}`, material, async (dir) => alignMethod(name, m, dir));
-    aligned.set(name, rec);
-  }
-
-  /** Every aligned method's schedule: its lr (or the recipe's), cosine to a tenth, a short warmup. */
-  function alignOptim(m: AlignMethod, steps: number) {
-    const lr = m.lr ?? recipe.align.lr;
-    return { lr, minLr: lr / 10, warmupSteps: Math.min(10, Math.floor(steps / 10)) };
-  }
-
-  /**
-   * Online RL (GRPO / RLOO): each step samples a group of responses per caption prompt from the current policy,
-   * scores them with the reward plug-ins (by default the rule judge the preference sets use) and updates against
-   * the SFT model as π_ref. One step = one batch of prompts, so `steps` counts prompt batches, not pairs.
-   */
-  async function onlineMethod(name: string, m: AlignMethod, dir: string, steps: number, t0: number) {
-    const o = m.online ?? OnlineSettings.parse({});
-    const source = promptsOf(o.tasks);
-    const data = await loadPromptData(source.root, { imageSize: world.imageSize, tasks: o.tasks });
-    const model = await loadCheckpoint(sft.result.checkpoint, { trainable: true });
-    const reference = await loadCheckpoint(sft.result.checkpoint);
-    let completionTokens = 0;
-    const r = await trainGrpo({
-      config: {
-        objective: m.objective as 'grpo' | 'rloo',
-        beta: m.beta,
-        params: m.params as Record<string, number>,
-        rewards: o.rewards,
-        seed: recipe.seed,
-        steps,
-        promptsPerStep: o.promptsPerStep,
-        groupSize: o.groupSize,
-        temperature: o.temperature,
-        maxTokens: o.maxTokens,
-        optim: alignOptim(m, steps),
-        evalEvery: 0,
-        checkpointEvery: Math.max(1, Math.floor(steps / 4)),
-      },
-      model,
-      reference,
-      reward: makeReward(o.rewards).fn,
-      replay: await replayFor(m),
-      train: data.prompts,
-      // the greedy reward before/after on the first prompts (the eval suite's held-out scenes are the real test)
-      eval: data.prompts.slice(0, 32),
-      outDir: path.join(dir, 'checkpoint'),
-      resume: true,
-      workers: opts.workers,
-      data: { path: data.file, sha256: data.sha256, samples: data.prompts.length },
-      onProgress: (p) => {
-        completionTokens += Math.round((p.metrics['samples/length'] ?? 0) * o.promptsPerStep * o.groupSize);
-        ev.progress?.(`align-${name}`, p.step, p.totalSteps, { loss: p.loss, reward: p.metrics.reward ?? 0 });
-      },
-    });
-    disposeVlm(r.model);
-    disposeVlm(reference);
-    return {
-      checkpoint: path.join(dir, 'checkpoint'),
-      wallSeconds: (performance.now() - t0) / 1000,
-      steps: r.stepsRun,
-      pairs: 0,
-      chosenShift: null,
-      heldOutAccuracy: r.after.accuracy,
-      rounds: 1,
-      constructionCost: { requests: r.stepsRun * o.promptsPerStep, completionTokens },
-    };
-  }
-
-  async function trainOn(name: string, m: AlignMethod, dir: string, fromCkpt: string, setName: string, steps: number) {
-    const setDir = setResults.get(setName)?.dir;
-    if (!setDir) throw new MmalignError('MMALIGN_RECIPE_SET', `method ${name}: set ${setName} was not built`);
-    const data = await loadPrefData(setDir, { imageSize: world.imageSize });
-    const model = await loadCheckpoint(fromCkpt, { trainable: true });
-    const r = await trainPreference({
-      config: {
-        objective: m.objective,
-        beta: m.beta ?? recipe.align.beta,
-        params: m.params as Record<string, number>,
-        seed: recipe.seed,
-        steps,
-        patience: recipe.align.patience,
-        batchSize: m.batchSize ?? recipe.align.batchSize,
-        optim: alignOptim(m, steps),
-      },
-      model,
-      train: data.examples,
-      replay: await replayFor(m),
-      outDir: dir,
-      resume: true,
-      workers: opts.workers,
-      data: { path: data.file, sha256: data.sha256, samples: data.examples.length },
-      onProgress: (p) => ev.progress?.(`align-${name}`, p.step, p.totalSteps, { loss: p.loss }),
-    });
-    disposeVlm(r.model);
-    return { r, pairs: data.examples.length };
-  }
-
-  async function alignMethod(name: string, m: AlignMethod, dir: string): Promise<AlignResult> {
-    const steps = m.steps ?? recipe.align.steps;
-    const t0 = performance.now();
-    if (m.objective === 'none')
-      return {
-        checkpoint: sft.result.checkpoint,
-        wallSeconds: 0,
-        steps: 0,
-        pairs: 0,
-        chosenShift: null,
-        heldOutAccuracy: null,
-        rounds: 0,
-        constructionCost: { requests: 0, completionTokens: 0 },
-      };
-    if (getObjective(m.objective).data === 'groups') return onlineMethod(name, m, dir, steps, t0);
-    if (!m.data) throw new MmalignError('MMALIGN_RECIPE_METHOD', `method ${name} needs data: a set name`);
-    if (m.rounds === 1) {
-      const { r, pairs } = await trainOn(name, m, path.join(dir, 'checkpoint'), sft.result.checkpoint, m.data, steps);
-      const cost = setResults.get(m.data)?.cost ?? { requests: 0, completionTokens: 0 };
-      return {
-        checkpoint: path.join(dir, 'checkpoint'),
-        wallSeconds: (performance.now() - t0) / 1000,
-        steps: r.stepsRun,
-        pairs,
-        chosenShift: r.after.chosenShift,
-        heldOutAccuracy: r.after.accuracy,
-        rounds: 1,
-        constructionCost: cost,
-      };
-    }
-    // iterative on-policy: each round samples fresh prompts from the current policy, judges, and trains from it
-    const set = recipe.construct.sets[m.data];
-    if (set.strategy !== 'self' && set.strategy !== 'correct')
-      throw new MmalignError(
-        'MMALIGN_RECIPE_METHOD',
-        `method ${name}: iterative rounds need an on-policy set (self or correct), not ${set.strategy}`,
-      );
-    let current = sft.result.checkpoint;
-    let currentKey = sft.key;
-    let pairs = 0;
-    const cost = { requests: 0, completionTokens: 0 };
-    let last: Awaited<ReturnType<typeof trainOn>>['r'] | undefined;
-    for (let round = 0; round < m.rounds; round++) {
-      const slice = (all: readonly Sample[]) => {
-        const per = Math.ceil(all.length / m.rounds);
-        return all.slice(round * per, (round + 1) * per);
-      };
-      await buildSets([m.data], current, currentKey, slice, `-${name}-r${round + 1}`);
-      const setRes = setResults.get(m.data)!;
-      cost.requests += setRes.cost.requests;
-      cost.completionTokens += setRes.cost.completionTokens;
-      const ckpt = path.join(dir, `round-${round + 1}`);
-      const done = existsSync(path.join(ckpt, 'config.json')) && existsSync(path.join(ckpt, 'round.json'));
-      if (done) {
-        pairs += (JSON.parse(readFileSync(path.join(ckpt, 'round.json'), 'utf8')) as { pairs: number }).pairs;
-      } else {
-        const { r, pairs: n } = await trainOn(
-          `${name} round ${round + 1}`,
-          m,
-          ckpt,
-          current,
-          m.data,
-          Math.ceil(steps / m.rounds),
-        );
-        writeFileSync(
-          path.join(ckpt, 'round.json'),
-          JSON.stringify({ pairs: n, chosenShift: r.after.chosenShift, accuracy: r.after.accuracy }),
-        );
-        pairs += n;
-        last = r;
-      }
-      current = ckpt;
-      // the policy of the next round is this stage's (its key covers the method, the align config and the sets) after
-      // `round + 1` rounds: a set sampled from it must not be reused when any of those change
-      currentKey = `${path.basename(dir)}>r${round + 1}`;
-    }
-    return {
-      checkpoint: current,
-      wallSeconds: (performance.now() - t0) / 1000,
-      steps,
-      pairs,
-      chosenShift: last?.after.chosenShift ?? null,
-      heldOutAccuracy: last?.after.accuracy ?? null,
-      rounds: m.rounds,
-      constructionCost: cost,
-    };
-  }
-
-  // 5. the same suite on every checkpoint
   const evals = new Map<string, RunMetrics>();
-  for (const [name, rec] of aligned) {
-    const e = await stage(
-      `eval-${name}`,
-      { ckpt: rec.key, eval: recipe.eval, world: recipe.world.config, seed: recipe.seed },
-      async (dir) => {
-        const model = await resolveModel(rec.result.checkpoint);
-        const r = await runSuite({
-          suite: recipe.eval.suite,
-          modelSpec: rec.result.checkpoint,
-          model,
-          out: dir,
-          seed: recipe.seed,
-          resamples: recipe.eval.bootstrap,
-          limit: recipe.eval.limit,
-          limits: recipe.eval.limits,
-          world,
-          log,
-        });
-        await model.close?.();
-        return { metricsPath: r.metricsPath };
-      },
-    );
-    evals.set(name, RunMetrics.parse(JSON.parse(readFileSync(e.result.metricsPath, 'utf8'))));
+  for (const name of methodNames) {
+    const r = records.get(name) as MethodRecords;
+    stages.push(...r.stages);
+    aligned.set(name, r.align);
+    evals.set(name, RunMetrics.parse(JSON.parse(readFileSync(r.eval.result.metricsPath, 'utf8'))));
   }
 
   // 6. compare: against SFT and against each method's SFT-on-chosen control

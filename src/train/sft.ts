@@ -23,12 +23,10 @@ import {
   loadTrainerState,
   lrAt,
   OptimConfig,
-  type StepResult,
   saveTrainingCheckpoint,
   TRAINER_STATE_FILE,
   type TrainerState,
   trainableWeights,
-  trainStep,
 } from './common.ts';
 import type { SftExample } from './data.ts';
 import type { SftItem } from './losses.ts';
@@ -40,9 +38,10 @@ import { openTrainingPool, parallelStep, type ReplicaPool, scoreParallel, stride
  * Deterministic given the seed: the data order of epoch e is a shuffle seeded by (seed, e) and image dropout at
  * step s by (seed, s), so a run resumed from `<out>/last` continues exactly where it stopped.
  *
- * Data-parallel with `workers` > 1: each step's rows are split across replicas on worker threads (parallel/), each
- * computes the gradient of its rows' NLL sum over the whole batch's answer-token count, and the sum of those is the
- * one-worker gradient up to float32 summation order; one update keeps the replicas identical.
+ * Each step's rows are split into `gradShards` strided shards; each shard's gradient is its rows' NLL sum over the
+ * whole batch's answer-token count, and the shard gradients are summed in shard order before one update. With
+ * `workers` > 1 the shards run on replicas on worker threads (parallel/), at most `gradShards` of them; since the
+ * shards, not the workers, fix the float32 summation order, any number of workers trains the same bits.
  */
 
 export const ModelArch = VlmConfig.omit({ vocabSize: true }).extend({
@@ -95,6 +94,12 @@ export const SftConfig = z.strictObject({
   curriculum: z
     .array(z.strictObject({ steps: z.number().int().positive(), tasks: z.array(z.string()).min(1) }))
     .default([]),
+  /**
+   * Each batch is cut into this many strided shards whose gradients are summed in order, on one thread or on up to
+   * this many replicas: results do not depend on `workers`, and more workers than shards leave the extra ones idle.
+   * 2 matches this project's 2-core machines; one thread pays ~9% for two half-batches (bench/train-throughput.ts).
+   */
+  gradShards: z.number().int().positive().default(2),
 });
 export type SftConfig = z.output<typeof SftConfig>;
 export type SftConfigInput = z.input<typeof SftConfig>;
@@ -136,8 +141,8 @@ export interface SftRunOptions {
   /** stops after the current step, writes `<outDir>/last` and returns with `stopped: true` (resume later) */
   signal?: AbortSignal;
   /**
-   * data-parallel replicas (this thread + workers − 1 worker threads); default 1, which runs everything on this
-   * thread, bit-identical to a build without workers
+   * data-parallel replicas (this thread + workers − 1 worker threads, at most `gradShards`); default 1, which runs
+   * everything on this thread. The trained weights are the same bits for any number.
    */
   workers?: number;
 }
@@ -192,12 +197,21 @@ export function evalLoss(m: Vlm, examples: readonly SftExample[], batchSize = 64
 
 const asTextItem = (it: SftItem) => ({ prompt: it.prompt, answer: it.response });
 
-/** `evalLoss` with the examples scored across the replicas (float64 sums: equal up to rounding). */
-async function evalLossParallel(pool: ReplicaPool, m: Vlm, examples: readonly SftExample[]): Promise<number> {
+/**
+ * `evalLoss` as the trainer reports it: the examples scored in `chunks` contiguous chunks, on this thread or spread
+ * over the replicas, summed in float64, so the value is the same for any number of workers.
+ */
+async function evalLossSharded(
+  pool: ReplicaPool | undefined,
+  m: Vlm,
+  examples: readonly SftExample[],
+  chunks: number,
+): Promise<number> {
   const { tok } = await scoreParallel(
     pool,
     m,
     examples.map((e) => ({ image: e.image, prompt: e.prompt, response: e.answer })),
+    chunks,
   );
   const count = tok.reduce((n, t) => n + t.length, 0);
   return count ? -tok.reduce((a, t) => a + t.reduce((x, y) => x + y, 0), 0) / count : Number.NaN;
@@ -370,7 +384,7 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
   const batchAt = (step: number): SftExample[] => scheduled(step).map((i) => train[i] as SftExample);
 
   // replicas start before the clock: their ~1 s start-up is not training throughput
-  const pool = await openTrainingPool(model, opts.workers);
+  const pool = await openTrainingPool(model, Math.min(opts.workers ?? 1, config.gradShards));
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   const cpuMs = () => {
@@ -391,44 +405,28 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
         response: e.answer,
       }));
       const lr = lrAt(step, config.steps, config.optim);
-      let r: StepResult;
-      if (pool) {
-        const shards = stridedShards(items, pool.helpers + 1);
-        const encoded = shards.map((rows) =>
-          encodeBatch(model.tokenizer, rows.map(asTextItem), model.config.maxTextLen),
-        );
-        const denom = Math.max(
-          1,
-          encoded.reduce((n, e) => n + e.answerMask.reduce((a, b) => a + b, 0), 0),
-        );
-        r = await parallelStep(
-          pool,
-          opt,
-          model,
-          lr,
-          'sftGrad',
-          shards.map((rows) => ({ items: rows, denom })),
-        );
-        for (const e of encoded) {
-          tokens += e.lengths.reduce((a, b) => a + b, 0);
-          positions += e.B * (P + e.T);
-        }
-      } else {
-        let T = 0;
-        let nonPad = 0;
-        r = trainStep(opt, lr, () => {
-          const s = responseLogprobs(model, items);
-          T = s.mask.shape[1] as number;
-          nonPad = s.textTokens;
-          return tf.div(tf.neg(tf.sum(s.tokenLogps)), tf.maximum(tf.sum(s.mask), 1)) as tf.Scalar;
-        });
-        tokens += nonPad;
-        positions += batch.length * (P + T + 1); // T + 1 = padded text length
+      const shards = stridedShards(items, config.gradShards);
+      const encoded = shards.map((rows) => encodeBatch(model.tokenizer, rows.map(asTextItem), model.config.maxTextLen));
+      const denom = Math.max(
+        1,
+        encoded.reduce((n, e) => n + e.answerMask.reduce((a, b) => a + b, 0), 0),
+      );
+      const r = await parallelStep(
+        pool,
+        opt,
+        model,
+        lr,
+        'sftGrad',
+        shards.map((rows) => ({ items: rows, denom })),
+      );
+      for (const e of encoded) {
+        tokens += e.lengths.reduce((a, b) => a + b, 0);
+        positions += e.B * (P + e.T);
       }
       const row: Record<string, number> = { step: step + 1, loss: r.loss, lr, gradNorm: r.gradNorm };
       const isLast = step + 1 === config.steps;
       if (evalSet.length && ((config.evalEvery > 0 && (step + 1) % config.evalEvery === 0) || isLast)) {
-        row.evalLoss = pool ? await evalLossParallel(pool, model, evalSet) : evalLoss(model, evalSet);
+        row.evalLoss = await evalLossSharded(pool, model, evalSet, config.gradShards);
         last.evalLoss = row.evalLoss;
       }
       last.loss = r.loss;
@@ -480,7 +478,8 @@ export async function trainSft(opts: SftRunOptions): Promise<SftResult> {
     };
   }
   const wallMs = performance.now() - started;
-  if (!Number.isFinite(last.evalLoss) && evalSet.length) last = { ...last, evalLoss: evalLoss(model, evalSet) };
+  if (!Number.isFinite(last.evalLoss) && evalSet.length)
+    last = { ...last, evalLoss: await evalLossSharded(undefined, model, evalSet, config.gradShards) };
   const result: SftResult = {
     model,
     config,

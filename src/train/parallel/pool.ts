@@ -168,13 +168,13 @@ function currentBackend(): TfBackend {
 }
 
 /**
- * Replicas to use by default: 1. Measured (bench/train-throughput.ts header): on this project's 2-core machine two
- * replicas reach 1.35× one when the machine is idle and 0.64× when other jobs hold the cores (every step waits for
- * the slower replica), and the results of N > 1 differ from one thread's in float32 summation order, so the README's
- * figures would not reproduce bit for bit. `--workers N` opts in.
+ * Replicas to use by default: one per core. Results do not depend on the number: SFT sums a fixed number of batch
+ * shards (sft.ts gradShards), sampling seeds each request, and a recipe runs each method on one thread (methods go
+ * side by side instead, recipe/lanes.ts). Only a preference step without replay spread over replicas
+ * (parallelLogpStep) sums in another order: within 1e-5 of one worker's loss per step, not bit for bit.
  */
 export function defaultWorkers(): number {
-  return 1;
+  return Math.max(1, availableParallelism());
 }
 
 /** The value of a `--workers <n>` option: a positive integer, or the default when the option is absent. */

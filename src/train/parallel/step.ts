@@ -8,40 +8,65 @@ import { runTask, type TaskInput } from './tasks.ts';
 type GradKind = 'sftGrad' | 'vjpGrad';
 
 /**
- * One data-parallel optimisation step: shard 0 runs on this thread while shards 1… run on the helpers, the shard
- * gradients are summed in shard order, and one AdamW update (clip included) is applied here; the new weights go to
- * the helpers with their next task. Each shard's input must describe its additive part of the batch objective.
+ * One data-parallel optimisation step: shard k runs on replica k mod R (replica 0 is this thread, the others the
+ * pool's helpers; R = 1 without a pool, so one thread computes every shard in turn), the shard gradients are summed
+ * in shard order, and one AdamW update (clip included) is applied here; the new weights go to the helpers with their
+ * next task. The shards, not the replicas, fix the float32 summation order: the same shards give the same bits for
+ * any R. Each shard's input must describe its additive part of the batch objective.
  */
 export async function parallelStep<K extends GradKind>(
-  pool: ReplicaPool,
+  pool: ReplicaPool | undefined,
   opt: AdamW,
   model: Vlm,
   lr: number,
   kind: K,
   shards: readonly TaskInput<K>[],
 ): Promise<StepResult> {
-  const [local, ...remote] = shards as [TaskInput<K>, ...TaskInput<K>[]];
-  if (remote.length > pool.helpers) throw new Error(`${shards.length} shards for ${pool.helpers + 1} replicas`);
-  const inFlight = remote.map((input, w) => pool.run(w, kind, input));
-  const mine = runTask(kind, model, opt.params, local);
-  const total = sumShards([mine, ...(await Promise.all(inFlight))]);
+  const parts = await onReplicas(pool, shards, (input, helper) =>
+    helper === undefined ? runTask(kind, model, opt.params, input) : (pool as ReplicaPool).run(helper, kind, input),
+  );
+  const total = sumShards(parts);
   const gradNorm = applyFlatGradient(opt, total.grads, lr);
-  pool.setWeights(opt.values ?? readFlat(opt.params));
+  pool?.setWeights(opt.values ?? readFlat(opt.params));
   return { loss: total.loss, gradNorm, metrics: total.metrics };
 }
 
 /**
- * Scores items without gradients across the replicas (contiguous chunks, chunk 0 here), results in item order:
- * per item the sequence log-prob and its answer tokens' log-probs, as pref-batch `scoreItems` gives them.
+ * Runs `inputs[k]` on replica k mod R, results in input order: the helpers' tasks are posted first, then this
+ * thread's run one after another (`helper` undefined) while the helpers work.
+ */
+async function onReplicas<I, O>(
+  pool: ReplicaPool | undefined,
+  inputs: readonly I[],
+  run: (input: I, helper: number | undefined) => O | Promise<O>,
+): Promise<O[]> {
+  const replicas = (pool?.helpers ?? 0) + 1;
+  const out: (O | Promise<O>)[] = new Array(inputs.length);
+  inputs.forEach((input, k) => {
+    if (k % replicas !== 0) out[k] = run(input, (k % replicas) - 1);
+  });
+  inputs.forEach((input, k) => {
+    if (k % replicas === 0) out[k] = run(input, undefined);
+  });
+  return Promise.all(out);
+}
+
+/**
+ * Scores items without gradients in `chunks` contiguous chunks spread over the replicas as `parallelStep` spreads
+ * shards (default: one chunk per replica), results in item order: per item the sequence log-prob and its answer
+ * tokens' log-probs, as pref-batch `scoreItems` gives them. A fixed `chunks` gives the same values for any pool.
  */
 export async function scoreParallel(
-  pool: ReplicaPool,
+  pool: ReplicaPool | undefined,
   model: Vlm,
   items: readonly SftItem[],
+  chunks = (pool?.helpers ?? 0) + 1,
 ): Promise<{ seq: number[]; tok: number[][] }> {
-  const [mine, ...theirs] = contiguousChunks(items, pool.helpers + 1) as [SftItem[], ...SftItem[][]];
-  const inFlight = theirs.map((c, w) => pool.run(w, 'score', { items: c }));
-  const parts = [runTask('score', model, [], { items: mine ?? [] }), ...(await Promise.all(inFlight))];
+  const parts = await onReplicas(pool, contiguousChunks(items, chunks), (c, helper) =>
+    helper === undefined
+      ? runTask('score', model, [], { items: c })
+      : (pool as ReplicaPool).run(helper, 'score', { items: c }),
+  );
   return { seq: parts.flatMap((p) => p.seq), tok: parts.flatMap((p) => p.tok) };
 }
 
