@@ -46,9 +46,9 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
   const t = tempDir('mmalign-recipe-');
   afterAll(() => t.cleanup());
 
-  it('runs every stage end to end, and a run SIGKILLed after SFT resumes without redoing it and ends with the same numbers', async () => {
+  it('runs every stage end to end; a run SIGKILLed while its methods run side by side resumes without redoing SFT; 1 and 2 workers give the same numbers', async () => {
     const a = path.join(t.dir, 'a');
-    const r = await runQuick(a);
+    const r = await runQuick(a, undefined, ['--workers', '2']);
     expect(r.code, r.stderr).toBe(0);
     // one row per method of the recipe, the report and the metrics
     for (const label of [
@@ -80,24 +80,26 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
       expect(r.stdout).toMatch(new RegExp(`^${sc} bar \\(`, 'm'));
 
     const b = path.join(t.dir, 'b');
-    const sftDone = () =>
+    // killed once the lanes have finished a method's eval: the other lane is mid-stage
+    const methodDone = () =>
       existsSync(path.join(b, 'stages')) &&
       readdirSync(path.join(b, 'stages')).some(
-        (d) => d.startsWith('sft-') && existsSync(path.join(b, 'stages', d, 'result.json')),
+        (d) => d.startsWith('eval-') && existsSync(path.join(b, 'stages', d, 'result.json')),
       );
-    const killed = await runQuick(b, sftDone);
+    const killed = await runQuick(b, methodDone, ['--workers', '2']);
     expect(killed.signal).toBe('SIGKILL');
-    const resumed = await runQuick(b);
+    const resumed = await runQuick(b, undefined, ['--workers', '2']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/world: cached/);
     expect(resumed.stderr).toMatch(/sft: cached/);
+    expect(resumed.stderr).toMatch(/eval-\S+: cached/);
     // same seed, same data, same numbers (timings aside)
     expect(cells(b)).toEqual(cells(a));
 
     // --seeds 1,2 into a fresh folder: per-seed reports, the aggregate, the cleared-seeds count; seed 1 computed again
-    // from scratch gives the same numbers as the single-seed run
+    // from scratch on one worker gives the same numbers as the single-seed run on two
     const c = path.join(t.dir, 'c');
-    const multi = await runQuick(c, undefined, ['--seeds', '1,2']);
+    const multi = await runQuick(c, undefined, ['--seeds', '1,2', '--workers', '1']);
     expect(multi.code, multi.stderr).toBe(0);
     expect(multi.stderr).toMatch(/seed 1\n[\s\S]*seed 2\n/);
     expect(multi.stdout).toContain('seeds 1, 2: mean ± half-width of the 95% t interval over seeds');

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     )
     .option(
       '--workers <n>',
-      'replicas on worker threads for training, sampling and evaluation (default: the number of cores)',
+      'worker threads for SFT, sampling and the methods (run side by side); default: the number of cores. The numbers are the same for any value',
     )
     .action(async (file: string, opts: { quick?: boolean; out?: string; seeds?: number[]; workers?: string }) => {
       const { loadRecipe, runRecipe, runRecipeSeeds } = await import('../../recipe/index.ts');
