@@ -6,7 +6,9 @@ export {
   renderAggregateReport,
   type SeedRun,
 } from './aggregate.ts';
-export { CODE_VERSION, runCachedStage, stableStringify, stageKey } from './cache.ts';
+export { CODE_VERSION, readCachedStage, runCachedStage, stableStringify, stageKey } from './cache.ts';
+export { runInLanes } from './lanes.ts';
+export { type MethodContext, type MethodRecords, methodRunner } from './methods.ts';
 export { type RecipeEvents, type RecipeResult, runRecipe, runRecipeSeeds, type SeedsResult } from './run.ts';
 export {
   type BarVerdict,

@@ -22,7 +22,9 @@ import { controlsOf, type MethodRow, methodTable, renderRecipeReport, tableText 
 /**
  * Runs a recipe: world → SFT → preference sets → one aligned checkpoint per method → the same eval suite on every
  * checkpoint → a comparison report. Every stage is cached by the hash of its config and inputs (./cache.ts), so a
- * rerun skips finished stages and a killed run resumes where it stopped.
+ * rerun skips finished stages and a killed run resumes where it stopped. With `workers` > 1, SFT spreads its fixed
+ * gradient shards over replicas, set sampling its prompts, and the methods (align + eval, ./methods.ts) run side by
+ * side on lane threads (./lanes.ts); none of it changes a number.
  */
 export interface RecipeEvents {
   stage?: (name: string, state: 'start' | 'cached' | 'done', seconds?: number) => void;
