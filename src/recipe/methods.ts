@@ -215,15 +215,14 @@ export function methodRunner(
     }
   }
 
-  /** The SFT mixture to replay (replay.ts), loaded once when a method asks for it. */
-  let replayPool: Promise<SftExample[]> | undefined;
+  /** The SFT world's examples (replay.ts picks the mixture to replay), loaded once when a method asks for them. */
+  let sftExamples: Promise<SftExample[]> | undefined;
   async function replayFor(m: AlignMethod): Promise<ReplayOptions | undefined> {
     const weight = m.replay ?? recipe.align.replay;
     if (weight === 0) return undefined;
-    replayPool ??= loadSftData(ctx.sftWorld, { imageSize: world.imageSize, split: 'train' }).then((d) =>
-      replayExamples(d.examples),
-    );
-    return { examples: await replayPool, weight, batchSize: m.batchSize ?? recipe.align.batchSize, seed: recipe.seed };
+    sftExamples ??= loadSftData(ctx.sftWorld, { imageSize: world.imageSize, split: 'train' }).then((d) => d.examples);
+    const examples = replayExamples(await sftExamples, { exactCaptions: m.replayExactCaptions });
+    return { examples, weight, batchSize: m.batchSize ?? recipe.align.batchSize, seed: recipe.seed };
   }
 
   /** Every aligned method's schedule: its lr (or the recipe's), cosine to a tenth, a short warmup. */

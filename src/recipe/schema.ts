@@ -124,6 +124,8 @@ export const AlignMethod = z.strictObject({
    * caption-only alignment, SFT-on-chosen included); replaying the mixture keeps them.
    */
   replay: z.number().min(0).optional(),
+  /** replay the SFT world's captions too, with their exact ground-truth text (replay.ts `replayExamples`) */
+  replayExactCaptions: z.boolean().optional(),
 });
 export type AlignMethod = z.output<typeof AlignMethod>;
 

@@ -21,6 +21,8 @@ export interface SftExample {
   image: Uint8Array | null;
   prompt: string;
   answer: string;
+  /** the exact answer the sample's ground truth gives, where it may differ from the (noisy) reference: captions */
+  exactAnswer?: string;
 }
 
 export interface SftData {
@@ -129,6 +131,7 @@ export async function loadSftData(dirOrFile: string, opts: LoadOptions): Promise
     image: image === null ? null : (decoded.get(image) as Uint8Array),
     prompt: promptText(sample.messages, false),
     answer: sample.reference as string,
+    exactAnswer: typeof sample.truth?.caption === 'string' ? sample.truth.caption : undefined,
   }));
   return { file, sha256: await fileSha256(file), examples, skipped };
 }

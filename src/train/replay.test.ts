@@ -30,6 +30,21 @@ describe('replay against forgetting', () => {
     expect(draws.size).toBeGreaterThan(1);
   });
 
+  it('with exactCaptions, keeps the captions that have a ground-truth text and trains on that text', () => {
+    const withTruth = mixture.map((e, i) =>
+      e.task === 'caption' && i > 0 ? { ...e, exactAnswer: `exact ${e.id}` } : e,
+    );
+    const pool = replayExamples(withTruth, { exactCaptions: true });
+    // the first caption has no ground truth: dropped, as without the option
+    expect(pool.filter((e) => e.task === 'caption').map((e) => [e.id, e.answer])).toEqual([
+      ['cap1', 'exact cap1'],
+      ['cap2', 'exact cap2'],
+      ['cap3', 'exact cap3'],
+    ]);
+    expect(pool.filter((e) => e.task !== 'caption')).toHaveLength(4);
+    expect(replayExamples(withTruth).every((e) => e.task !== 'caption')).toBe(true);
+  });
+
   it('adds λ · the token-mean NLL of the step batch, and is the loss itself at λ = 0', () => {
     const m = tinyModel();
     const r = { examples: replayExamples(mixture), weight: 0.5, batchSize: 2, seed: 1 };

@@ -23,9 +23,14 @@ export interface ReplayOptions {
 /**
  * The SFT world's examples to replay: every task but captions, whose training references carry the world's
  * caption noise on purpose (they name absent prior partners: the hallucination source the alignment removes).
+ * `exactCaptions` keeps the captions with their ground-truth text instead (for a method whose own data has no
+ * captions, so that its updates do not drift the captioning it never sees).
  */
-export function replayExamples(examples: readonly SftExample[]): SftExample[] {
-  return examples.filter((e) => e.task !== 'caption');
+export function replayExamples(examples: readonly SftExample[], opts: { exactCaptions?: boolean } = {}): SftExample[] {
+  return examples.flatMap((e) => {
+    if (e.task !== 'caption') return [e];
+    return opts.exactCaptions && e.exactAnswer !== undefined ? [{ ...e, answer: e.exactAnswer }] : [];
+  });
 }
 
 /** Step `step`'s replay batch: a seeded draw (with replacement across steps), the same on every rerun. */
