@@ -184,7 +184,9 @@ export async function runRecipe(
   const lanes = Math.min(Math.max(1, Math.floor(opts.workers ?? 1)), toRun.length);
   if (lanes > 1) {
     // no progress bars from the lanes (two at once would fight over one line): each stage's line says when it ends
-    const laneResults = await runInLanes(ctx, toRun, lanes, { stage: ev.stage, log });
+    // longest first, so that no long method starts last and runs alone while the other lanes idle
+    const longestFirst = [...toRun].sort((a, b) => methodCost(recipe, b) - methodCost(recipe, a));
+    const laneResults = await runInLanes(ctx, longestFirst, lanes, { stage: ev.stage, log });
     for (const [name, r] of laneResults) records.set(name, r);
   } else {
     for (const name of toRun) records.set(name, await runner.alignAndEval(name));
@@ -251,6 +253,17 @@ export async function runRecipe(
     metricsPath,
     stages: summary.stages,
   };
+}
+
+/**
+ * A method's rough cost in preference-batch steps, to order the lanes' queue: an online step samples a group per
+ * prompt (8 × 8 rollouts, measured ~4× a batch step), an iterative method samples its rounds' sets too.
+ */
+function methodCost(recipe: Recipe, name: string): number {
+  const m = recipe.align.methods[name];
+  if (m.objective === 'none') return 0;
+  const steps = m.steps ?? recipe.align.steps;
+  return steps * (m.online ? 4 : 1) * (m.rounds > 1 ? 1.5 : 1);
 }
 
 export interface SeedsResult {
