@@ -5,7 +5,7 @@ import type { MethodContext, MethodRecords } from './methods.ts';
 
 /**
  * Methods side by side: `lanes` worker threads, each with its own tfjs-wasm instance, take the methods' align + eval
- * jobs one at a time, the next free lane the next method in recipe order. Each method trains and evaluates on its
+ * jobs one at a time, the next free lane the next method in the order given. Each method trains and evaluates on its
  * lane's one thread, exactly as on the main thread with one worker, so the results do not depend on the number of
  * lanes; only the order in which stages finish does, and the records come back in method order.
  */
