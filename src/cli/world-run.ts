@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { removeOrphanedTemps, tempPathFor } from '../io/atomic.ts';
-import { MmalignError } from '../util/errors.ts';
+import { type ErrorData, errorFromData, MmalignError } from '../util/errors.ts';
 import type { WorldManifest } from '../world/index.ts';
 import { interruptExitCode, interruptMessage, onGracefulStop } from './interrupt.ts';
 import type { WorldJob } from './workers/world-job.ts';
@@ -54,25 +54,13 @@ export async function runWorld(
     const manifest = await new Promise<WorldManifest | undefined>((resolve, reject) => {
       worker.on(
         'message',
-        (m: {
-          type: string;
-          done?: number;
-          total?: number;
-          manifest?: WorldManifest;
-          code?: string;
-          message?: string;
-          hint?: string;
-        }) => {
+        (m: { type: string; done?: number; total?: number; manifest?: WorldManifest; error?: ErrorData }) => {
           if (m.type === 'progress') {
             done = m.done ?? done;
             onProgress(done, total);
           } else if (m.type === 'done') resolve(m.manifest);
           else if (m.type === 'error')
-            reject(
-              m.code
-                ? new MmalignError(m.code, m.message ?? 'world generation failed', { hint: m.hint })
-                : new Error(m.message),
-            );
+            reject(errorFromData(m.error ?? { message: 'world generation failed' }, (msg) => new Error(msg)));
         },
       );
       worker.on('error', reject);

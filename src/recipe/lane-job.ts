@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initTf } from '../nn/index.ts';
-import { isMmalignError } from '../util/errors.ts';
+import { errorToData } from '../util/errors.ts';
 import { runCachedStage } from './cache.ts';
-import type { FromLane, LaneData, SerializedError, ToLane } from './lanes.ts';
+import type { FromLane, LaneData, ToLane } from './lanes.ts';
 import { methodRunner, type StageRunner } from './methods.ts';
 
 /** One lane (see ./lanes.ts): runs the methods it is sent, one at a time, and reports stages as they end. */
@@ -24,12 +24,6 @@ port.on('message', async (m: ToLane) => {
   try {
     post({ type: 'done', method: m.method, records: await runner.alignAndEval(m.method) });
   } catch (e) {
-    post({ type: 'failed', method: m.method, error: serializeError(e) });
+    post({ type: 'failed', method: m.method, error: errorToData(e) });
   }
 });
-
-function serializeError(e: unknown): SerializedError {
-  if (isMmalignError(e)) return { code: e.code, message: e.what, hint: e.hint, ...e.place, stack: e.stack };
-  const err = e instanceof Error ? e : new Error(String(e));
-  return { message: err.message, stack: err.stack };
-}

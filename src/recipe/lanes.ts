@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { type TfBackend, tf } from '../nn/index.ts';
-import { MmalignError } from '../util/errors.ts';
+import { type ErrorData, errorFromData, MmalignError } from '../util/errors.ts';
 import type { MethodContext, MethodRecords } from './methods.ts';
 
 /**
@@ -19,7 +19,7 @@ export type FromLane =
   | { type: 'stage'; name: string; state: 'start' | 'cached' | 'done'; seconds?: number }
   | { type: 'log'; line: string }
   | { type: 'done'; method: string; records: MethodRecords }
-  | { type: 'failed'; method: string; error: SerializedError };
+  | { type: 'failed'; method: string; error: ErrorData };
 
 /** main → worker */
 export type ToLane = { type: 'job'; method: string };
@@ -28,24 +28,6 @@ export interface LaneData {
   entry: string;
   backend: TfBackend;
   ctx: MethodContext;
-}
-
-export interface SerializedError {
-  code?: string;
-  message: string;
-  hint?: string;
-  file?: string;
-  line?: number;
-  field?: string;
-  stack?: string;
-}
-
-export function deserializeError(e: SerializedError, method: string): Error {
-  const err = e.code
-    ? new MmalignError(e.code, e.message, { hint: e.hint, file: e.file, line: e.line, field: e.field })
-    : new MmalignError('MMALIGN_WORKER_FAILED', `method ${method}: ${e.message}`);
-  if (e.stack) err.stack = e.stack;
-  return err;
 }
 
 export async function runInLanes(
@@ -76,7 +58,10 @@ export async function runInLanes(
         w.on('message', (m: FromLane) => {
           if (m.type === 'stage') events.stage?.(m.name, m.state, m.seconds);
           else if (m.type === 'log') events.log?.(m.line);
-          else if (m.type === 'failed') reject(deserializeError(m.error, m.method));
+          else if (m.type === 'failed')
+            reject(
+              errorFromData(m.error, (msg) => new MmalignError('MMALIGN_WORKER_FAILED', `method ${m.method}: ${msg}`)),
+            );
           else {
             results.set(m.method, m.records);
             if (results.size === methods.length) resolve();

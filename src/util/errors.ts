@@ -91,3 +91,29 @@ export class UnknownNameError extends MmalignError {
 export function isMmalignError(e: unknown): e is MmalignError {
   return e instanceof MmalignError;
 }
+
+/** An error as plain data, to cross a worker thread's message channel (code, place and hint survive). */
+export interface ErrorData {
+  code?: string;
+  message: string;
+  hint?: string;
+  file?: string;
+  line?: number;
+  field?: string;
+  stack?: string;
+}
+
+export function errorToData(e: unknown): ErrorData {
+  if (isMmalignError(e)) return { code: e.code, message: e.what, hint: e.hint, ...e.place, stack: e.stack };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { message: err.message, stack: err.stack };
+}
+
+/** The error `errorToData` described: a MmalignError when it had a code, else `uncoded(message)`. */
+export function errorFromData(d: ErrorData, uncoded: (message: string) => Error): Error {
+  const err = d.code
+    ? new MmalignError(d.code, d.message, { hint: d.hint, file: d.file, line: d.line, field: d.field })
+    : uncoded(d.message);
+  if (d.stack) err.stack = d.stack;
+  return err;
+}

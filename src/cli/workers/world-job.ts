@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isMmalignError } from '../../util/errors.ts';
+import { errorToData } from '../../util/errors.ts';
 import { type GenerateOptions, generateWorld, type WorldConfig } from '../../world/index.ts';
 
 /** Runs in a worker thread (see ../world-run.ts): generateWorld is synchronous, and the main thread must stay free to
@@ -24,11 +24,5 @@ try {
   });
   parentPort?.postMessage({ type: 'done', manifest });
 } catch (e) {
-  parentPort?.postMessage({
-    type: 'error',
-    code: isMmalignError(e) ? e.code : undefined,
-    message: isMmalignError(e) ? e.what : (e as Error).message,
-    hint: isMmalignError(e) ? e.hint : undefined,
-    stack: (e as Error).stack,
-  });
+  parentPort?.postMessage({ type: 'error', error: errorToData(e) });
 }
