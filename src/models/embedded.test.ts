@@ -1,12 +1,13 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/cli.ts';
 import { createVlm, initTf, saveCheckpoint, WordTokenizer } from '../nn/index.ts';
 import type { Sample } from '../schema/index.ts';
 import { type EmbeddedModel, loadEmbeddedModel } from './embedded.ts';
 
+const newDir = tempDirs('mmalign-emb-');
 let root: string;
 let model: EmbeddedModel;
 
@@ -29,7 +30,7 @@ function sample(id: string, media: Sample['media'], text = 'Describe the image.'
 
 beforeAll(async () => {
   await initTf();
-  root = await mkdtemp(path.join(tmpdir(), 'mmalign-emb-'));
+  root = newDir();
   for (const [name, v] of [
     ['a.png', 30],
     ['b.png', 220],

@@ -1,7 +1,7 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/cli.ts';
 import { AdamW, OptimConfig, trainableWeights, trainStep } from '../train/common.ts';
 import { encodeBatch } from './batch.ts';
 import { createVlm, loadCheckpoint, saveCheckpoint, type Vlm } from './checkpoint.ts';
@@ -12,6 +12,8 @@ import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
 import { initTf, tf } from './tf.ts';
 import { EOS, WordTokenizer } from './tokenizer.ts';
 import { decode, encodeImages, namedWeights, numPatches, parameterCount, prefill, step, tokenLogprobs } from './vlm.ts';
+
+const newDir = tempDirs('mmalign-ckpt-');
 
 const ARCH = {
   imageSize: 16,
@@ -286,7 +288,7 @@ describe('checkpoints', () => {
     ['with FiLM summary and normalised patches', () => summarised],
   ])('round-trips weights bit-exactly through safetensors + config.json + tokenizer.json (%s)', async (_, model) => {
     const m = model();
-    const dir = await mkdtemp(path.join(tmpdir(), 'mmalign-ckpt-'));
+    const dir = newDir();
     await saveCheckpoint(dir, m, { training: { steps: 1 }, data: { path: 'x', sha256: 'a'.repeat(64), samples: 3 } });
     const back = await loadCheckpoint(dir);
     expect(back.config).toEqual(m.config);
@@ -303,7 +305,7 @@ describe('checkpoints', () => {
       expect(Buffer.from(y).equals(Buffer.from(x))).toBe(true);
     });
     // a re-save of the loaded model gives the same bytes
-    const dir2 = await mkdtemp(path.join(tmpdir(), 'mmalign-ckpt-'));
+    const dir2 = newDir();
     await saveCheckpoint(dir2, back);
     expect(
       (await readFile(path.join(dir2, 'model.safetensors'))).equals(

@@ -1,14 +1,16 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirs } from '../../test/helpers/cli.ts';
 import { loadCheckpoint, namedWeights } from '../nn/index.ts';
 import { initTf } from '../nn/tf.ts';
 import type { SftExample } from './data.ts';
 import { loadSftData } from './data.ts';
 import { squareExamples, TINY_SFT } from './sft.test-support.ts';
 import { SftConfig, sftBatchSchedule, trainSft } from './sft.ts';
+
+const newDir = tempDirs('mmalign-sft-');
 
 const CONFIG = TINY_SFT;
 const EXAMPLES = squareExamples(24);
@@ -23,7 +25,7 @@ beforeAll(async () => {
 
 describe('trainSft', () => {
   it('lowers the loss, writes a loadable checkpoint with its config and data hash', async () => {
-    const out = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    const out = newDir();
     const r = await trainSft({
       config: { ...CONFIG, steps: 30 },
       train: EXAMPLES,
@@ -41,10 +43,10 @@ describe('trainSft', () => {
   });
 
   it('a run stopped and resumed from <out>/last ends bit-identical to an uninterrupted run', async () => {
-    const straight = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    const straight = newDir();
     await trainSft({ config: CONFIG, train: EXAMPLES, outDir: straight });
 
-    const split = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    const split = newDir();
     const stop = new AbortController();
     const partial = await trainSft({
       config: CONFIG,
@@ -71,7 +73,7 @@ describe('trainSft', () => {
   });
 
   it('refuses to resume with a different config', async () => {
-    const out = await mkdtemp(path.join(tmpdir(), 'mmalign-sft-'));
+    const out = newDir();
     await trainSft({ config: { ...CONFIG, steps: 4 }, train: EXAMPLES, outDir: out });
     await expect(
       trainSft({ config: { ...CONFIG, seed: 5 }, train: EXAMPLES, outDir: out, resume: true }),
@@ -81,7 +83,7 @@ describe('trainSft', () => {
 
 describe('loadSftData', () => {
   it('reads Sample records + images, skips samples without a reference, names file:line of bad records', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'mmalign-data-'));
+    const dir = newDir();
     const png = new PNG({ width: 16, height: 16 });
     png.data.fill(200);
     await writeFile(path.join(dir, 'a.png'), PNG.sync.write(png));

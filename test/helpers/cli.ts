@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/mmalign.mjs');
@@ -113,6 +114,22 @@ export async function interruptCli(
       resolve({ code, signal, stdout, stderr, sentAfterMs });
     }),
   );
+}
+
+/**
+ * Temp dirs for one test file: each call of the returned function makes a fresh one, and all of them are removed
+ * after the file's tests (afterAll), so a file that makes many does not leave them behind in /tmp.
+ */
+export function tempDirs(prefix = 'mmalign-'): () => string {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = mkdtempSync(path.join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  };
 }
 
 /** A temp dir removed by the returned cleanup function. */
