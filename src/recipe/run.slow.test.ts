@@ -61,6 +61,7 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
       'MPO',
       'SimPO',
       'iterative DPO x3',
+      'SFT on self chosen + captions (control)',
       'GRPO rule reward',
       'SFT on safety chosen (control)',
       'MPO safety',
@@ -74,7 +75,7 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
     const html = readFileSync(path.join(a, 'report.html'), 'utf8');
     expect(html).toContain('<svg');
     expect(html).toContain('CHAIR-i');
-    expect(cells(a)).toHaveLength(16);
+    expect(cells(a)).toHaveLength(17);
     // one bar line per scenario
     for (const sc of ['hallucination', 'safety', 'reasoning'])
       expect(r.stdout).toMatch(new RegExp(`^${sc} bar \\(`, 'm'));
@@ -112,7 +113,7 @@ describe('mmalign run --quick (the default recipe on tiny sizes)', () => {
       aggregate: { methods: { label: string; perSeed: { chair_i: unknown[] }; clearedSeeds: number }[] };
     };
     expect(agg.seeds).toEqual([1, 2]);
-    expect(agg.aggregate.methods).toHaveLength(16);
+    expect(agg.aggregate.methods).toHaveLength(17);
     for (const m of agg.aggregate.methods) expect(m.perSeed.chair_i).toHaveLength(2);
     const aggHtml = readFileSync(path.join(c, 'report.html'), 'utf8');
     for (const h of ['Hallucination', 'Safety', 'Verifiable reasoning']) expect(aggHtml).toContain(`<h2>${h}</h2>`);

@@ -34,7 +34,7 @@ describe('parseRecipe', () => {
     expect(Object.keys(full.align.methods)).toEqual(Object.keys(quick.align.methods));
     expect(quick.align.methods.grpo.steps).toBeLessThan(full.align.methods.grpo.steps!);
     expect(quick.eval.limits).toEqual({ caption: 12, pope: 12, count: 12, arith: 12, safety: 12 });
-    expect(full.align.methods.grpo.control).toBe('sft_chosen_self');
+    expect(full.align.methods.grpo.control).toBe('sft_chosen_self_xc');
   });
 
   it('names an unknown key and a wrong type with their paths', () => {
