@@ -97,3 +97,30 @@ describe('aggregateSeeds', () => {
     expect((html.match(/<circle /g) ?? []).length).toBeGreaterThanOrEqual(9);
   });
 });
+
+describe('per-seed changes of a rate headline', () => {
+  // a safety method: unsafe 0.99 → 0.02 and 0.98 → 0.00 against SFT, its control at 0 on the second seed (a
+  // relative change against 0 has no value; points do)
+  const safetyRuns: SeedRun[] = [
+    [0.99, 0.0, 0.02],
+    [0.98, 0.0, 0.0],
+  ].map(([sft, ctl, m], s) => {
+    const rows = [
+      row('sft', 'none', null, { unsafe: sft! }),
+      row('ctl', 'sft', null, { unsafe: s === 0 ? 0.01 : ctl! }),
+      row('m', 'mpo', 'ctl', { unsafe: m! }),
+    ];
+    for (const r of rows) r.scenario = 'safety';
+    rows[2]!.bar = { scenario: 'safety', checks: [], clears: false };
+    return { seed: s + 1, rows, runs: {} };
+  });
+  const m = aggregateSeeds(safetyRuns, 'sft').methods.find((x) => x.method === 'm')!;
+
+  it('reads them in percentage points, and prints them with "pt"', () => {
+    expect(m.headlineVsBase.map((v) => Number(v!.toFixed(6)))).toEqual([-97, -98]);
+    expect(m.headlineVsControl.map((v) => Number(v!.toFixed(6)))).toEqual([1, 0]);
+    expect(aggregateText(aggregateSeeds(safetyRuns, 'sft'))).toMatch(
+      /^M\s+safety\s+-97\.0pt -98\.0pt\s+\+1\.0pt \+0\.0pt\s+0\/2\s+no/m,
+    );
+  });
+});

@@ -12,9 +12,10 @@ import { esc, seedSpreadChart } from '../report/svg.ts';
 import {
   type BarVerdict,
   type Evidence,
-  formatCheck,
+  formatChange,
   judgeBar,
   type Metric,
+  pts,
   rel,
   SCENARIOS,
   type ScenarioName,
@@ -24,7 +25,8 @@ import { COLUMNS, type ColumnKey, type MethodRow, num, scenarioSections } from '
 /**
  * A recipe run over several seeds, aggregated: each seed is one replication of the whole chain (its own world, SFT
  * model, preference sets and evaluation scenes). Per method and figure: the mean over seeds with a 95% t interval;
- * per seed: the method's relative CHAIR-i change against SFT and against its control and whether it clears its
+ * per seed: the change of the scenario's headline against SFT and against the control (relative for CHAIR-i, in
+ * points for the rates of the safety and reasoning scenarios: `Scenario.headlineChange`) and whether it clears its
  * scenario's bar; over all seeds: the bar judged on the means, with every significance requirement tested by a
  * random-effects meta-analysis of the per-seed paired effects on the eval's per-item values (../eval/meta.ts says
  * why random effects). A method "clears the bar" in the report only on that aggregate verdict.
@@ -45,7 +47,7 @@ export interface AggregateMethod {
   means: Partial<Record<ColumnKey, SeedMean | null>>;
   /** per seed (in the order of `seeds`): the column values */
   perSeed: Partial<Record<ColumnKey, (number | null)[]>>;
-  /** per seed: relative change of the scenario's headline against SFT and against the control */
+  /** per seed: change of the scenario's headline against SFT and against the control, read as `headlineChange` */
   headlineVsBase: (number | null)[];
   headlineVsControl: (number | null)[];
   /** per seed: the seed's own verdict (null for rows without a bar) */
@@ -110,7 +112,8 @@ export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): 
       perSeed[k] = rowsBySeed.map((r) => r?.cells[k]?.value ?? null);
       means[k] = seedMean(perSeed[k]!.filter((v): v is number => v !== null));
     }
-    const headline = SCENARIOS[r0.scenario].headline;
+    const { headline, headlineChange } = SCENARIOS[r0.scenario];
+    const change = headlineChange === 'rel' ? rel : pts;
     const meta: AggregateMethod['meta'] = {};
     const metaFor = (metric: Metric) => {
       if (meta[metric]) return meta[metric];
@@ -149,9 +152,11 @@ export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): 
       control: r0.control,
       means,
       perSeed,
-      headlineVsBase: rowsBySeed.map((r, i) => rel(r?.cells[headline]?.value, baseBySeed[i]?.cells[headline]?.value)),
+      headlineVsBase: rowsBySeed.map((r, i) =>
+        change(r?.cells[headline]?.value, baseBySeed[i]?.cells[headline]?.value),
+      ),
       headlineVsControl: rowsBySeed.map((r, i) =>
-        rel(r?.cells[headline]?.value, controlBySeed[i]?.cells[headline]?.value),
+        change(r?.cells[headline]?.value, controlBySeed[i]?.cells[headline]?.value),
       ),
       seedClears,
       clearedSeeds: seedClears.filter((c) => c === true).length,
@@ -162,7 +167,8 @@ export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): 
   return { seeds, baseline, methods };
 }
 
-const pct = (v: number | null) => formatCheck({ value: v, unit: 'rel' });
+const perSeedChanges = (m: AggregateMethod, values: (number | null)[]) =>
+  values.map((v) => formatChange(v, SCENARIOS[m.scenario].headlineChange)).join(' ');
 
 /** The columns of the aggregate text table. */
 const TEXT_KEYS = [
@@ -203,8 +209,8 @@ export function aggregateText(a: Aggregate): string {
     return [
       m.label,
       m.scenario,
-      m.headlineVsBase.map(pct).join(' '),
-      m.headlineVsControl.map(pct).join(' '),
+      perSeedChanges(m, m.headlineVsBase),
+      perSeedChanges(m, m.headlineVsControl),
       `${m.clearedSeeds}/${k}`,
       m.bar!.clears ? 'clears' : 'no',
       num(m.meta[h]?.base?.pValue ?? null, 4),
@@ -225,7 +231,8 @@ export function aggregateText(a: Aggregate): string {
     ...table(head, body),
     '',
     "each method against its scenario's bar, per seed and on the aggregate (means over seeds; significance by a",
-    "random-effects meta-analysis of the per-seed paired effects on the eval's items, DL τ² + HKSJ, t with k−1 df)",
+    "random-effects meta-analysis of the per-seed paired effects on the eval's items, DL τ² + HKSJ, t with k−1 df);",
+    'per-seed changes of the headline: CHAIR-i relative (%), unsafe and count in percentage points (pt)',
     ...table(head2, body2),
     '',
     ...(Object.keys(SCENARIOS) as ScenarioName[])
@@ -263,7 +270,7 @@ export function renderAggregateReport(recipeName: string, description: string | 
   }
   body.push('</tbody></table>');
   body.push(
-    "<p>Each method is judged by its scenario's bar on the means over seeds; every significance requirement is a random-effects meta-analysis (DerSimonian–Laird τ², Hartung–Knapp–Sidik–Jonkman t test with k−1 degrees of freedom) of the per-seed paired effects on the eval's per-item values. The per-seed columns give the headline's relative change against SFT and against the control in each seed.</p>",
+    "<p>Each method is judged by its scenario's bar on the means over seeds; every significance requirement is a random-effects meta-analysis (DerSimonian–Laird τ², Hartung–Knapp–Sidik–Jonkman t test with k−1 degrees of freedom) of the per-seed paired effects on the eval's per-item values. The per-seed columns give the headline's change against SFT and against the control in each seed: relative for CHAIR-i, in percentage points (pt) for the safety and reasoning rates.</p>",
   );
   const byLabel = new Map(a.methods.map((m) => [m.label, m]));
   body.push(
@@ -272,8 +279,8 @@ export function renderAggregateReport(recipeName: string, description: string | 
       extraCells: (label) => {
         const m = byLabel.get(label)!;
         return [
-          `<td>${esc(m.headlineVsBase.map(pct).join(' '))}</td>`,
-          `<td>${esc(m.headlineVsControl.map(pct).join(' '))}</td>`,
+          `<td>${esc(perSeedChanges(m, m.headlineVsBase))}</td>`,
+          `<td>${esc(perSeedChanges(m, m.headlineVsControl))}</td>`,
           `<td>${m.clearedSeeds}/${k}</td>`,
         ];
       },
