@@ -89,6 +89,9 @@ describe('aggregateSeeds', () => {
   it('writes the text table and a report with a seed-spread chart per headline', () => {
     const text = aggregateText(a);
     expect(text).toContain('seeds 1, 2, 3');
+    expect(text).toContain(
+      'per-seed changes of the headline: CHAIR-i relative (%), unsafe and count in percentage points (pt)\n',
+    );
     expect(text).toMatch(/^M\s+hallucination\s+-50% -40% -60%\s+-44% -33% -56%\s+2\/3\s+no\s+0\.1081/m);
     expect(text.split('\n').at(-1)).toMatch(/^hallucination bar on the aggregate .*: none$/);
     const html = renderAggregateReport('r', 'd', a);
@@ -99,28 +102,27 @@ describe('aggregateSeeds', () => {
 });
 
 describe('per-seed changes of a rate headline', () => {
-  // a safety method: unsafe 0.99 → 0.02 and 0.98 → 0.00 against SFT, its control at 0 on the second seed (a
-  // relative change against 0 has no value; points do)
+  // a safety method: unsafe 0.99 → 0.02 and 0.98 → 0.00 against SFT, its control at 0.01 and at 0 (a relative
+  // change against 0 has no value; points do). Per seed: [SFT, control, method]
   const safetyRuns: SeedRun[] = [
-    [0.99, 0.0, 0.02],
+    [0.99, 0.01, 0.02],
     [0.98, 0.0, 0.0],
   ].map(([sft, ctl, m], s) => {
     const rows = [
       row('sft', 'none', null, { unsafe: sft! }),
-      row('ctl', 'sft', null, { unsafe: s === 0 ? 0.01 : ctl! }),
+      row('ctl', 'sft', null, { unsafe: ctl! }),
       row('m', 'mpo', 'ctl', { unsafe: m! }),
     ];
     for (const r of rows) r.scenario = 'safety';
     rows[2]!.bar = { scenario: 'safety', checks: [], clears: false };
     return { seed: s + 1, rows, runs: {} };
   });
-  const m = aggregateSeeds(safetyRuns, 'sft').methods.find((x) => x.method === 'm')!;
+  const agg = aggregateSeeds(safetyRuns, 'sft');
+  const m = agg.methods.find((x) => x.method === 'm')!;
 
   it('reads them in percentage points, and prints them with "pt"', () => {
     expect(m.headlineVsBase.map((v) => Number(v!.toFixed(6)))).toEqual([-97, -98]);
     expect(m.headlineVsControl.map((v) => Number(v!.toFixed(6)))).toEqual([1, 0]);
-    expect(aggregateText(aggregateSeeds(safetyRuns, 'sft'))).toMatch(
-      /^M\s+safety\s+-97\.0pt -98\.0pt\s+\+1\.0pt \+0\.0pt\s+0\/2\s+no/m,
-    );
+    expect(aggregateText(agg)).toMatch(/^M\s+safety\s+-97\.0pt -98\.0pt\s+\+1\.0pt \+0\.0pt\s+0\/2\s+no/m);
   });
 });

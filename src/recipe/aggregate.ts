@@ -11,12 +11,12 @@ import type { RunMetrics } from '../report/metrics.ts';
 import { esc, seedSpreadChart } from '../report/svg.ts';
 import {
   type BarVerdict,
+  CHANGE,
+  type ChangeUnit,
   type Evidence,
   formatChange,
   judgeBar,
   type Metric,
-  pts,
-  rel,
   SCENARIOS,
   type ScenarioName,
 } from './scenarios.ts';
@@ -113,7 +113,7 @@ export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): 
       means[k] = seedMean(perSeed[k]!.filter((v): v is number => v !== null));
     }
     const { headline, headlineChange } = SCENARIOS[r0.scenario];
-    const change = headlineChange === 'rel' ? rel : pts;
+    const change = CHANGE[headlineChange];
     const meta: AggregateMethod['meta'] = {};
     const metaFor = (metric: Metric) => {
       if (meta[metric]) return meta[metric];
@@ -169,6 +169,16 @@ export function aggregateSeeds(seedRuns: readonly SeedRun[], baseline: string): 
 
 const perSeedChanges = (m: AggregateMethod, values: (number | null)[]) =>
   values.map((v) => formatChange(v, SCENARIOS[m.scenario].headlineChange)).join(' ');
+
+/** How the per-seed columns read, from the scenarios: "CHAIR-i relative (%), unsafe and count in percentage points (pt)". */
+function changeLegend(): string {
+  const names = (unit: ChangeUnit) =>
+    Object.values(SCENARIOS)
+      .filter((sc) => sc.headlineChange === unit)
+      .map((sc) => COLUMNS[sc.headline].title.replace(/ [↓↑]$/, ''))
+      .join(' and ');
+  return [`${names('rel')} relative (%)`, `${names('pts')} in percentage points (pt)`].join(', ');
+}
 
 /** The columns of the aggregate text table. */
 const TEXT_KEYS = [
@@ -232,7 +242,7 @@ export function aggregateText(a: Aggregate): string {
     '',
     "each method against its scenario's bar, per seed and on the aggregate (means over seeds; significance by a",
     "random-effects meta-analysis of the per-seed paired effects on the eval's items, DL τ² + HKSJ, t with k−1 df);",
-    'per-seed changes of the headline: CHAIR-i relative (%), unsafe and count in percentage points (pt)',
+    `per-seed changes of the headline: ${changeLegend()}`,
     ...table(head2, body2),
     '',
     ...(Object.keys(SCENARIOS) as ScenarioName[])
@@ -270,7 +280,7 @@ export function renderAggregateReport(recipeName: string, description: string | 
   }
   body.push('</tbody></table>');
   body.push(
-    "<p>Each method is judged by its scenario's bar on the means over seeds; every significance requirement is a random-effects meta-analysis (DerSimonian–Laird τ², Hartung–Knapp–Sidik–Jonkman t test with k−1 degrees of freedom) of the per-seed paired effects on the eval's per-item values. The per-seed columns give the headline's change against SFT and against the control in each seed: relative for CHAIR-i, in percentage points (pt) for the safety and reasoning rates.</p>",
+    `<p>Each method is judged by its scenario's bar on the means over seeds; every significance requirement is a random-effects meta-analysis (DerSimonian–Laird τ², Hartung–Knapp–Sidik–Jonkman t test with k−1 degrees of freedom) of the per-seed paired effects on the eval's per-item values. The per-seed columns give the headline's change against SFT and against the control in each seed: ${esc(changeLegend())}.</p>`,
   );
   const byLabel = new Map(a.methods.map((m) => [m.label, m]));
   body.push(

@@ -53,7 +53,7 @@ export interface Scenario {
    * how the per-seed change of the headline reads: relative where the bar is relative (CHAIR-i), points where it is
    * a rate or a significance test (a relative change of a rate near 0 or near 1 says little: 0.02 → 0.69 is +3350%)
    */
-  headlineChange: 'rel' | 'pts';
+  headlineChange: ChangeUnit;
   /** the figures the scenario's table shows */
   columns: readonly Metric[];
   /** the bar in one sentence */
@@ -62,12 +62,16 @@ export interface Scenario {
 }
 
 const EPS = 1e-9;
+/** How a change between two values of a figure reads: relative, or in percentage points. */
+export type ChangeUnit = Extract<Check['unit'], 'rel' | 'pts'>;
 /** Relative change (a − b) / b; null when either is missing or b is 0. */
 export const rel = (a: number | null | undefined, b: number | null | undefined) =>
   a == null || b == null || b === 0 ? null : (a - b) / b;
 /** Change in percentage points, (a − b) · 100; null when either is missing. */
 export const pts = (a: number | null | undefined, b: number | null | undefined) =>
   a == null || b == null ? null : (a - b) * 100;
+/** The change of `a` against `b`, in either unit. */
+export const CHANGE: Record<ChangeUnit, typeof rel> = { rel, pts };
 const atMost = (x: number | null, limit: number) => x != null && x <= limit + EPS;
 const atLeast = (x: number | null, limit: number) => x != null && x >= limit - EPS;
 
@@ -212,7 +216,7 @@ export function formatCheck(c: Pick<Check, 'value' | 'unit'>): string {
 }
 
 /** A per-seed change as the tables print it: "-42%" for a relative change, "+28.0pt" for points. */
-export function formatChange(value: number | null, unit: 'rel' | 'pts'): string {
+export function formatChange(value: number | null, unit: ChangeUnit): string {
   const text = formatCheck({ value, unit });
   return unit === 'pts' && text !== '–' ? `${text}pt` : text;
 }
